@@ -1,0 +1,125 @@
+# privmem top-level Makefile.
+#
+#   make deps     install the Debian packages the suite uses (root; idempotent)
+#   make          build everything (needs the kselftest framework + uapi, see below)
+#   make caps     print the capability probe of this machine, write build/caps.json
+#   make run      run the conformance suite, write results/<stamp>-<host>-<kernel>/
+#   make check    run + deviant-shim kill rate (what CI runs)
+#
+# The kselftest framework (kselftest_harness.h, kselftest.h, lib.mk) and the uapi
+# headers come from a kernel tree: KDIR=<tree> when given (its `make headers` output
+# is used, so the suite builds against the uapi of the kernel under test), otherwise
+# the parts of Debian's linux-source-6.12 that are needed, extracted into build/.
+
+KDIR ?=
+BUILD := $(CURDIR)/build
+LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
+
+ifeq ($(KDIR),)
+KSRC := $(BUILD)/linux-source-6.12
+KSRC_STAMP := $(KSRC)/.privmem-ready
+else
+KSRC := $(abspath $(KDIR))
+KSRC_STAMP := $(BUILD)/.kdir-headers-ready
+endif
+KSFT_DIR := $(KSRC)/tools/testing/selftests
+KHDR_INCLUDES := -isystem $(KSRC)/usr/include
+
+# Debian packages: build, kselftest framework source, JSON, NUMA, and the tools the
+# benchmarks drive. rsync is needed by lib.mk's install and by `make headers`.
+DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
+	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq
+
+CC := gcc
+WARN := -Wall -Wextra -Werror
+CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie
+# Guest code runs from an identity-mapped copy of the binary image, which needs a
+# fixed link address: every binary that runs guest code is linked -no-pie.
+LDFLAGS_COMMON := -no-pie
+
+COLLECTIONS := guest_memfd
+CONF_OUT := $(BUILD)/conformance
+TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report
+SHIM := $(BUILD)/deviant.so
+
+PLATFORM_SRCS := $(wildcard platforms/*.c)
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
+
+.PHONY: all deps headers conformance tools caps run check clean distclean help
+
+all: conformance tools $(SHIM)
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
+
+# ---- kselftest framework + uapi headers --------------------------------------------
+headers: $(KSRC_STAMP)
+
+ifeq ($(KDIR),)
+# Only what `make headers` and the harness need (~95 MB instead of 1.7 GB).
+KSRC_PARTS := Makefile Kbuild Kconfig scripts include arch/x86 usr tools/include \
+	tools/arch/x86/include tools/testing/selftests/kselftest.h \
+	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/lib.mk \
+	tools/testing/selftests/kselftest tools/testing/selftests/run_kselftest.sh
+$(KSRC_STAMP):
+	@test -r $(LINUX_SOURCE_TARBALL) || { echo "privmem: $(LINUX_SOURCE_TARBALL) missing: run 'make deps' (as root) or pass KDIR=<kernel tree>" >&2; exit 1; }
+	@echo "  EXTRACT  linux-source-6.12 (kselftest framework + uapi)"
+	@rm -rf $(KSRC) $(KSRC).tmp && mkdir -p $(KSRC).tmp
+	@tar -xJf $(LINUX_SOURCE_TARBALL) -C $(KSRC).tmp $(addprefix linux-source-6.12/,$(KSRC_PARTS))
+	@mv $(KSRC).tmp/linux-source-6.12 $(KSRC) && rmdir $(KSRC).tmp
+	@echo "  HEADERS  $(KSRC)/usr/include"
+	@$(MAKE) -s -C $(KSRC) headers >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	@touch $@
+else
+$(KSRC_STAMP):
+	@test -r $(KSFT_DIR)/kselftest_harness.h || { echo "privmem: KDIR=$(KDIR) has no tools/testing/selftests/kselftest_harness.h" >&2; exit 1; }
+	@mkdir -p $(BUILD)
+	@echo "  HEADERS  $(KSRC)/usr/include"
+	@$(MAKE) -s -C $(KSRC) headers >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers in KDIR failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	@touch $@
+endif
+
+# ---- conformance collections (kselftest lib.mk builds) ------------------------------
+conformance: $(KSRC_STAMP)
+	@for c in $(COLLECTIONS); do \
+		mkdir -p $(CONF_OUT)/$$c && \
+		$(MAKE) -s -C conformance/$$c KSFT_DIR=$(KSFT_DIR) KHDR_INCLUDES="$(KHDR_INCLUDES)" \
+			OUTPUT=$(CONF_OUT)/$$c || exit 1; \
+	done
+
+# ---- host tools ---------------------------------------------------------------------
+tools: $(TOOLS)
+
+$(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(KSRC_STAMP)
+	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) -Ilib -Iplatforms $(KHDR_INCLUDES) $(LDFLAGS_COMMON) \
+		-o $@ platforms/caps_main.c $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) $(LIB_SRCS) -ljansson -lpthread
+
+$(BUILD)/privmem-report: scripts/report/privmem-report.c
+	@mkdir -p $(BUILD)
+	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) -o $@ $< -ljansson
+
+$(SHIM): conformance/deviant/shim.c conformance/deviant/deviations.h $(KSRC_STAMP)
+	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ conformance/deviant/shim.c -ldl
+
+# ---- running --------------------------------------------------------------------------
+caps: $(BUILD)/privmem-caps
+	@$(BUILD)/privmem-caps --json $(BUILD)/caps.json
+
+run: deps all
+	@scripts/run.sh
+
+check: deps all
+	@scripts/check.sh
+
+clean:
+	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BUILD)/caps.json $(BUILD)/check
+
+distclean:
+	rm -rf $(BUILD)

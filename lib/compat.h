@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place for KVM ABI facts newer than the uapi tree privmem is built
+ * against (Debian linux-source-6.12 by default, or KDIR). Each entry is guarded,
+ * so a newer tree's own definition wins, and annotated with the kernel that
+ * introduced it. Struct layouts the suite relies on are checked by size: a
+ * mismatch is a build failure, not a silently wrong ioctl.
+ */
+#ifndef PRIVMEM_COMPAT_H
+#define PRIVMEM_COMPAT_H
+
+#include <linux/kvm.h>
+
+#ifndef KVM_CREATE_GUEST_MEMFD
+#error "uapi <linux/kvm.h> predates guest_memfd (Linux 6.8); build against linux-source-6.12 or a newer KDIR"
+#endif
+
+/* Linux 6.18: KVM_CAP_GUEST_MEMFD_FLAGS reports the valid kvm_create_guest_memfd.flags
+ * (it replaced the never-released KVM_CAP_GUEST_MEMFD_MMAP, also 244). */
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS 244
+#endif
+/* Linux 6.18: host mmap() of guest_memfd. */
+#ifndef GUEST_MEMFD_FLAG_MMAP
+#define GUEST_MEMFD_FLAG_MMAP (1ULL << 0)
+#endif
+/* Linux 6.18: memory starts shared (faultable by the host) instead of private. */
+#ifndef GUEST_MEMFD_FLAG_INIT_SHARED
+#define GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1)
+#endif
+/* Linux 6.16: Intel TDX VM type (arch/x86/include/uapi/asm/kvm.h). */
+#ifndef KVM_X86_TDX_VM
+#define KVM_X86_TDX_VM 5
+#endif
+
+/* Layouts as of Linux 6.8 (6.11 for pre-fault); unchanged through 6.18. */
+_Static_assert(sizeof(struct kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd layout");
+_Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2 layout");
+_Static_assert(sizeof(struct kvm_memory_attributes) == 32, "kvm_memory_attributes layout");
+_Static_assert(sizeof(struct kvm_pre_fault_memory) == 64, "kvm_pre_fault_memory layout");
+
+#endif

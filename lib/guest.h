@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest side of the privmem VM library: what C code running inside a privmem
+ * VM may use. Guest code runs from an identity-mapped copy of the test binary,
+ * so it can call other functions and read string literals and globals (its own
+ * copy of them), but must not call libc. Reporting to the host goes through a
+ * per-vCPU report page (found through %gs) and one port-I/O exit.
+ */
+#ifndef PRIVMEM_GUEST_H
+#define PRIVMEM_GUEST_H
+
+#include <stdint.h>
+
+/* The I/O port the guest writes to after filling its report page. */
+#define PM_REPORT_PORT 0x1f0e
+
+enum pm_report_kind {
+	PM_REP_NONE = 0,
+	PM_REP_SYNC,		/* guest reached a sync point: vals[0] is the stage */
+	PM_REP_ASSERT,		/* guest assertion failed: file, line, expr, vals[0..1] */
+	PM_REP_DONE,		/* guest function returned or called GUEST_DONE() */
+	PM_REP_EXCEPTION,	/* CPU exception: vals = vector, error code, rip, cr2 */
+};
+
+#define PM_REPORT_VALS 6
+
+/* One page per vCPU; the host reads it after the port exit. */
+struct pm_report {
+	uint64_t self;		/* guest address of this struct, read via %gs:0 */
+	uint32_t kind;
+	uint32_t line;
+	uint64_t file;		/* guest addresses of string literals */
+	uint64_t expr;
+	uint64_t nvals;
+	uint64_t vals[PM_REPORT_VALS];
+};
+
+void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c);
+void pm_guest_done(void) __attribute__((noreturn));
+void pm_guest_assert_fail(const char *file, int line, const char *expr,
+			  uint64_t a, uint64_t b) __attribute__((noreturn));
+
+/* Host-visible sync point; the host resumes the vCPU with pm_vcpu_run(). */
+#define GUEST_SYNC(stage)		pm_guest_sync((stage), 0, 0, 0)
+#define GUEST_SYNC_VALS(stage, a, b, c)	pm_guest_sync((stage), (a), (b), (c))
+#define GUEST_DONE()			pm_guest_done()
+
+#define GUEST_ASSERT(cond) do {							\
+	if (!(cond))								\
+		pm_guest_assert_fail(__FILE__, __LINE__, #cond, 0, 0);		\
+} while (0)
+
+#define GUEST_ASSERT_EQ(a, b) do {						\
+	uint64_t __ga = (uint64_t)(a), __gb = (uint64_t)(b);			\
+	if (__ga != __gb)							\
+		pm_guest_assert_fail(__FILE__, __LINE__, #a " == " #b, __ga, __gb); \
+} while (0)
+
+/* Guest memory accessors the compiler may not fold or turn into libc calls. */
+static inline uint64_t pm_guest_read64(const void *p)
+{
+	return *(const volatile uint64_t *)p;
+}
+
+static inline void pm_guest_write64(void *p, uint64_t v)
+{
+	*(volatile uint64_t *)p = v;
+}
+
+#endif

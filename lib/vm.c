@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * privmem VM library, host side. See vm.h for the guest memory layout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+/* System slot layout (offsets from PM_SYS_GPA). */
+#define SYS_GDT		0x0000
+#define SYS_IDT		0x1000
+#define SYS_PML4	0x2000
+#define SYS_PT_POOL	0x3000
+#define SYS_VCPU_BASE	(PM_SYS_SIZE - PM_MAX_VCPUS * VCPU_AREA)
+#define VCPU_AREA	0x10000		/* report page + 60 KiB stack */
+
+#define PTE_P		(1ULL << 0)
+#define PTE_W		(1ULL << 1)
+#define PTE_PS		(1ULL << 7)
+#define PTE_ADDR	0x000ffffffffff000ULL
+
+#define CR0_PE (1ULL << 0)
+#define CR0_MP (1ULL << 1)
+#define CR0_ET (1ULL << 4)
+#define CR0_NE (1ULL << 5)
+#define CR0_WP (1ULL << 16)
+#define CR0_PG (1ULL << 31)
+#define CR4_PAE (1ULL << 5)
+#define CR4_OSFXSR (1ULL << 9)
+#define CR4_OSXMMEXCPT (1ULL << 10)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+
+#define GDT_CODE_SEL 0x08
+#define GDT_DATA_SEL 0x10
+
+extern char pm_guest_exc_stubs[];
+void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t, uint64_t, uint64_t);
+
+int pm_kvm_open(void)
+{
+	return open("/dev/kvm", O_RDWR | O_CLOEXEC);
+}
+
+int pm_check_cap(int fd, long cap)
+{
+	return ioctl(fd, KVM_CHECK_EXTENSION, cap);
+}
+
+int pm_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags)
+{
+	struct kvm_create_guest_memfd g = { .size = size, .flags = flags };
+
+	return ioctl(vm->fd, KVM_CREATE_GUEST_MEMFD, &g);
+}
+
+int pm_set_region(struct pm_vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+		  uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uint64_t)hva,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int pm_set_region2(struct pm_vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+		   uint64_t size, void *hva, int gmem_fd, uint64_t gmem_offset)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uint64_t)hva,
+		.guest_memfd_offset = gmem_offset, .guest_memfd = (uint32_t)gmem_fd,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &r);
+}
+
+/* ---- guest page tables -------------------------------------------------------- */
+
+static uint64_t *sys_ptr(struct pm_vm *vm, uint64_t gpa)
+{
+	return (uint64_t *)(vm->sys + (gpa - PM_SYS_GPA));
+}
+
+static int pt_alloc(struct pm_vm *vm, uint64_t *gpa)
+{
+	if (vm->pt_next + PM_PAGE_4K > SYS_VCPU_BASE) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*gpa = PM_SYS_GPA + vm->pt_next;
+	vm->pt_next += PM_PAGE_4K;
+	return 0;
+}
+
+/* Return the next-level table for entry idx of table, allocating it. */
+static uint64_t *pt_next_level(struct pm_vm *vm, uint64_t *table, unsigned int idx)
+{
+	uint64_t gpa;
+
+	if (!(table[idx] & PTE_P)) {
+		if (pt_alloc(vm, &gpa))
+			return NULL;
+		table[idx] = gpa | PTE_P | PTE_W;
+	} else if (table[idx] & PTE_PS) {
+		errno = EEXIST;		/* already mapped by a larger page */
+		return NULL;
+	}
+	return sys_ptr(vm, table[idx] & PTE_ADDR);
+}
+
+int pm_vm_map(struct pm_vm *vm, uint64_t gpa, uint64_t size, uint64_t page_size)
+{
+	if ((page_size != PM_PAGE_4K && page_size != PM_PAGE_2M) ||
+	    gpa % page_size || size % page_size || gpa + size < gpa ||
+	    gpa + size > (1ULL << 39)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (uint64_t a = gpa; a < gpa + size; a += page_size) {
+		uint64_t *pdpt, *pd, *pt;
+
+		pdpt = pt_next_level(vm, sys_ptr(vm, PM_SYS_GPA + SYS_PML4), (a >> 39) & 511);
+		pd = pdpt ? pt_next_level(vm, pdpt, (a >> 30) & 511) : NULL;
+		if (!pd)
+			return -1;
+		if (page_size == PM_PAGE_2M) {
+			pd[(a >> 21) & 511] = a | PTE_P | PTE_W | PTE_PS;
+			continue;
+		}
+		pt = pt_next_level(vm, pd, (a >> 21) & 511);
+		if (!pt)
+			return -1;
+		pt[(a >> 12) & 511] = a | PTE_P | PTE_W;
+	}
+	return 0;
+}
+
+/* ---- memslots -------------------------------------------------------------------- */
+
+static void *anon_alloc(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int pm_vm_add_memory(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		     void *hva, int gmem_fd, uint64_t gmem_offset, uint64_t page_size)
+{
+	struct pm_slot *s;
+	bool owns = false;
+	int ret, saved;
+
+	if (slot >= PM_MAX_SLOTS || vm->slots[slot].used) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!hva) {
+		hva = anon_alloc(size);
+		if (!hva)
+			return -1;
+		owns = true;
+	}
+	if (gmem_fd >= 0)
+		ret = pm_set_region2(vm, slot, KVM_MEM_GUEST_MEMFD, gpa, size, hva, gmem_fd, gmem_offset);
+	else
+		ret = pm_set_region(vm, slot, 0, gpa, size, hva);
+	if (!ret && page_size)
+		ret = pm_vm_map(vm, gpa, size, page_size);
+	if (ret) {
+		saved = errno;
+		if (owns)
+			munmap(hva, size);
+		errno = saved;
+		return -1;
+	}
+	s = &vm->slots[slot];
+	*s = (struct pm_slot){
+		.used = true, .id = slot, .flags = gmem_fd >= 0 ? KVM_MEM_GUEST_MEMFD : 0,
+		.gpa = gpa, .size = size, .hva = hva, .owns_hva = owns,
+		.gmem_fd = gmem_fd, .gmem_offset = gmem_offset,
+	};
+	return 0;
+}
+
+int pm_vm_delete_slot(struct pm_vm *vm, uint32_t slot)
+{
+	struct pm_slot *s = &vm->slots[slot];
+	int ret;
+
+	if (slot >= PM_MAX_SLOTS || !s->used) {
+		errno = EINVAL;
+		return -1;
+	}
+	ret = s->flags & KVM_MEM_GUEST_MEMFD ?
+		pm_set_region2(vm, slot, s->flags, s->gpa, 0, s->hva, s->gmem_fd, s->gmem_offset) :
+		pm_set_region(vm, slot, 0, s->gpa, 0, s->hva);
+	if (ret)
+		return -1;
+	if (s->owns_hva)
+		munmap(s->hva, s->size);
+	s->used = false;
+	return 0;
+}
+
+/*
+ * Translate guest memory to the host view the library knows: the plain
+ * (shared) backing of a slot. For gmem slots this is the shared hva, not the
+ * gmem contents; tests that need those mmap the gmem themselves.
+ */
+void *pm_gpa_to_hva(struct pm_vm *vm, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < PM_MAX_SLOTS; i++) {
+		struct pm_slot *s = &vm->slots[i];
+
+		if (s->used && gpa >= s->gpa && gpa + len <= s->gpa + s->size && gpa + len >= gpa)
+			return (uint8_t *)s->hva + (gpa - s->gpa);
+	}
+	return NULL;
+}
+
+/* ---- the binary image, copied into guest memory at its link address ---------- */
+
+struct image_span {
+	uint64_t lo, hi;
+	bool pie;
+};
+
+static int image_span_cb(struct dl_phdr_info *info, size_t sz, void *data)
+{
+	struct image_span *span = data;
+
+	(void)sz;
+	/* The first object is the executable itself. */
+	span->pie = info->dlpi_addr != 0;
+	span->lo = UINT64_MAX;
+	span->hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (ph->p_vaddr < span->lo)
+			span->lo = ph->p_vaddr;
+		if (ph->p_vaddr + ph->p_memsz > span->hi)
+			span->hi = ph->p_vaddr + ph->p_memsz;
+	}
+	return 1;
+}
+
+static int add_image_slot(struct pm_vm *vm)
+{
+	struct image_span span = { 0 };
+	uint64_t lo, hi, a;
+	uint8_t *copy;
+
+	dl_iterate_phdr(image_span_cb, &span);
+	if (span.pie || span.hi <= span.lo || span.hi > PM_SYS_GPA) {
+		/* Guest code runs at its link address: privmem binaries are linked -no-pie. */
+		fprintf(stderr, "privmem: guest code needs a non-PIE binary below 1 GiB (link with -no-pie)\n");
+		errno = ENOEXEC;
+		return -1;
+	}
+	lo = span.lo & ~(PM_PAGE_2M - 1);
+	hi = (span.hi + PM_PAGE_2M - 1) & ~(PM_PAGE_2M - 1);
+	copy = anon_alloc(hi - lo);
+	if (!copy)
+		return -1;
+	/* Copy page by page: only the loaded segments are mapped in this process. */
+	for (a = span.lo & ~(PM_PAGE_4K - 1); a < span.hi; a += PM_PAGE_4K)
+		memcpy(copy + (a - lo), (void *)a, PM_PAGE_4K);
+	if (pm_vm_add_memory(vm, PM_SLOT_IMAGE, lo, hi - lo, copy, -1, 0, PM_PAGE_2M)) {
+		int saved = errno;
+
+		munmap(copy, hi - lo);
+		errno = saved;
+		return -1;
+	}
+	vm->slots[PM_SLOT_IMAGE].owns_hva = true;
+	return 0;
+}
+
+/* ---- VM ---------------------------------------------------------------------------- */
+
+static void setup_descriptor_tables(struct pm_vm *vm)
+{
+	uint64_t *gdt = sys_ptr(vm, PM_SYS_GPA + SYS_GDT);
+	uint64_t *idt = sys_ptr(vm, PM_SYS_GPA + SYS_IDT);
+
+	gdt[0] = 0;
+	gdt[GDT_CODE_SEL / 8] = 0x00af9a000000ffffULL;	/* 64-bit code, DPL0 */
+	gdt[GDT_DATA_SEL / 8] = 0x00cf92000000ffffULL;	/* data, DPL0 */
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = (uint64_t)pm_guest_exc_stubs + 16 * v;
+
+		/* 64-bit interrupt gate, present, DPL0. */
+		idt[2 * v] = (h & 0xffff) | ((uint64_t)GDT_CODE_SEL << 16) |
+			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = h >> 32;
+	}
+}
+
+struct pm_vm *pm_vm_create(unsigned long type)
+{
+	struct pm_vm *vm = calloc(1, sizeof(*vm));
+	int saved;
+
+	if (!vm)
+		return NULL;
+	vm->fd = -1;
+	vm->type = type;
+	vm->timeout_ms = PM_RUN_TIMEOUT_MS_DEFAULT;
+	vm->pt_next = SYS_PT_POOL;
+	vm->kvm_fd = pm_kvm_open();
+	if (vm->kvm_fd < 0)
+		goto fail;
+	do
+		vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, type);
+	while (vm->fd < 0 && errno == EINTR);
+	if (vm->fd < 0)
+		goto fail;
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0)
+		goto fail;
+	if (pm_vm_add_memory(vm, PM_SLOT_SYS, PM_SYS_GPA, PM_SYS_SIZE, NULL, -1, 0, 0))
+		goto fail;
+	vm->sys = vm->slots[PM_SLOT_SYS].hva;
+	if (pm_vm_map(vm, PM_SYS_GPA, PM_SYS_SIZE, PM_PAGE_2M) || add_image_slot(vm))
+		goto fail;
+	setup_descriptor_tables(vm);
+	return vm;
+fail:
+	saved = errno;
+	pm_vm_free(vm);
+	errno = saved;
+	return NULL;
+}
+
+void pm_vm_free(struct pm_vm *vm)
+{
+	if (!vm)
+		return;
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		munmap(vm->vcpus[i]->run, vm->run_size);
+		close(vm->vcpus[i]->fd);
+		free(vm->vcpus[i]);
+	}
+	if (vm->fd >= 0)
+		close(vm->fd);
+	for (int i = 0; i < PM_MAX_SLOTS; i++)
+		if (vm->slots[i].used && vm->slots[i].owns_hva)
+			munmap(vm->slots[i].hva, vm->slots[i].size);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm);
+}
+
+/* ---- vCPUs --------------------------------------------------------------------------- */
+
+static int set_cpuid(struct pm_vcpu *vcpu)
+{
+	int n = 128, ret;
+	struct kvm_cpuid2 *c;
+
+	for (;;) {
+		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			return -1;
+		c->nent = n;
+		ret = ioctl(vcpu->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (ret == 0 || errno != E2BIG)
+			break;
+		free(c);
+		n *= 2;
+	}
+	if (ret == 0)
+		ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
+	free(c);
+	return ret;
+}
+
+static int set_long_mode(struct pm_vcpu *vcpu)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = GDT_CODE_SEL, .type = 11,
+		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = GDT_DATA_SEL, .type = 3,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s))
+		return -1;
+	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	s.cr3 = PM_SYS_GPA + SYS_PML4;
+	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	s.efer = EFER_LME | EFER_LMA;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.ss = data;
+	s.gs = data;
+	s.gs.base = vcpu->area_gpa;	/* %gs:0 holds the report page's own address */
+	s.gdt.base = PM_SYS_GPA + SYS_GDT;
+	s.gdt.limit = 3 * 8 - 1;
+	s.idt.base = PM_SYS_GPA + SYS_IDT;
+	s.idt.limit = 32 * 16 - 1;
+	return ioctl(vcpu->fd, KVM_SET_SREGS, &s);
+}
+
+struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uint64_t),
+			    uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	struct pm_vcpu *vcpu;
+	struct kvm_regs regs = { 0 };
+	struct pm_report *rep;
+	int saved;
+
+	if (vm->nr_vcpus >= PM_MAX_VCPUS) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->id = vm->nr_vcpus;
+	vcpu->area_gpa = PM_SYS_GPA + SYS_VCPU_BASE + (uint64_t)vcpu->id * VCPU_AREA;
+	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, vcpu->id);
+	if (vcpu->fd < 0)
+		goto fail;
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		goto fail_fd;
+	rep = (struct pm_report *)sys_ptr(vm, vcpu->area_gpa);
+	memset(rep, 0, sizeof(*rep));
+	rep->self = vcpu->area_gpa;
+	if (set_cpuid(vcpu) || set_long_mode(vcpu))
+		goto fail_run;
+	regs.rip = (uint64_t)pm_guest_entry;
+	regs.rsp = vcpu->area_gpa + VCPU_AREA - 8;	/* ABI: rsp+8 16-byte aligned at entry */
+	regs.rflags = 2;
+	regs.rdi = (uint64_t)fn;
+	regs.rsi = a0;
+	regs.rdx = a1;
+	regs.rcx = a2;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs))
+		goto fail_run;
+	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	return vcpu;
+fail_run:
+	saved = errno;
+	munmap(vcpu->run, vm->run_size);
+	errno = saved;
+fail_fd:
+	saved = errno;
+	close(vcpu->fd);
+	errno = saved;
+fail:
+	saved = errno;
+	free(vcpu);
+	errno = saved;
+	return NULL;
+}
+
+/*
+ * Per-run timeout: a thread-directed timer signal sets immediate_exit, which
+ * makes KVM_RUN return EINTR even if the signal lands just before the ioctl.
+ */
+static __thread struct kvm_run *timed_run;
+static __thread volatile sig_atomic_t timed_out;
+
+static void on_run_timeout(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+	if (timed_run)
+		timed_run->immediate_exit = 1;
+}
+
+static int arm_timer(timer_t *t, unsigned int ms)
+{
+	static int installed;
+	struct sigevent sev = { 0 };
+	struct itimerspec its = { 0 };
+
+	if (!installed) {
+		struct sigaction sa = { .sa_handler = on_run_timeout };
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGRTMIN, &sa, NULL))
+			return -1;
+		installed = 1;
+	}
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGRTMIN;
+	sev._sigev_un._tid = syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, t))
+		return -1;
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000L;
+	return timer_settime(*t, 0, &its, NULL);
+}
+
+static void read_guest_string(struct pm_vm *vm, uint64_t gva, char *buf, size_t len)
+{
+	const char *s = pm_gpa_to_hva(vm, gva, 1);
+	size_t i;
+
+	for (i = 0; s && i + 1 < len && pm_gpa_to_hva(vm, gva + i, 1) && s[i]; i++)
+		buf[i] = s[i];
+	buf[i] = '\0';
+	if (!s)
+		snprintf(buf, len, "<bad guest pointer 0x%llx>", (unsigned long long)gva);
+}
+
+static enum pm_run_result on_report(struct pm_vcpu *vcpu, struct pm_exit *e)
+{
+	char file[128], expr[160];
+
+	memcpy(&e->rep, sys_ptr(vcpu->vm, vcpu->area_gpa), sizeof(e->rep));
+	switch (e->rep.kind) {
+	case PM_REP_SYNC:
+		snprintf(e->msg, sizeof(e->msg), "guest sync %llu", (unsigned long long)e->rep.vals[0]);
+		return e->result = PM_RUN_SYNC;
+	case PM_REP_DONE:
+		snprintf(e->msg, sizeof(e->msg), "guest done");
+		return e->result = PM_RUN_DONE;
+	case PM_REP_ASSERT:
+		read_guest_string(vcpu->vm, e->rep.file, file, sizeof(file));
+		read_guest_string(vcpu->vm, e->rep.expr, expr, sizeof(expr));
+		snprintf(e->msg, sizeof(e->msg), "guest assertion failed at %s:%u: %s (0x%llx vs 0x%llx)",
+			 file, e->rep.line, expr, (unsigned long long)e->rep.vals[0],
+			 (unsigned long long)e->rep.vals[1]);
+		return e->result = PM_RUN_ASSERT;
+	case PM_REP_EXCEPTION:
+		snprintf(e->msg, sizeof(e->msg), "guest exception vector %llu error 0x%llx at rip 0x%llx cr2 0x%llx",
+			 (unsigned long long)e->rep.vals[0], (unsigned long long)e->rep.vals[1],
+			 (unsigned long long)e->rep.vals[2], (unsigned long long)e->rep.vals[3]);
+		return e->result = PM_RUN_EXCEPTION;
+	}
+	snprintf(e->msg, sizeof(e->msg), "guest wrote unknown report kind %u", e->rep.kind);
+	return e->result = PM_RUN_EXIT;
+}
+
+enum pm_run_result pm_vcpu_run(struct pm_vcpu *vcpu, struct pm_exit *e)
+{
+	struct kvm_run *run = vcpu->run;
+	timer_t timer;
+	int ret, err;
+
+	memset(e, 0, sizeof(*e));
+	timed_run = run;
+	timed_out = 0;
+	run->immediate_exit = 0;
+	if (arm_timer(&timer, vcpu->vm->timeout_ms)) {
+		e->err = errno;
+		snprintf(e->msg, sizeof(e->msg), "cannot arm the run timer: %s", strerror(errno));
+		return e->result = PM_RUN_ERROR;
+	}
+	ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	err = errno;
+	timer_delete(timer);
+	timed_run = NULL;
+	run->immediate_exit = 0;
+	e->exit_reason = run->exit_reason;
+	if (ret < 0 && err == EINTR && timed_out) {
+		snprintf(e->msg, sizeof(e->msg), "vCPU %d: no report within %u ms", vcpu->id,
+			 vcpu->vm->timeout_ms);
+		return e->result = PM_RUN_TIMEOUT;
+	}
+	if (ret < 0) {
+		e->err = err;
+		snprintf(e->msg, sizeof(e->msg), "KVM_RUN failed: %s (exit reason %s)", strerror(err),
+			 pm_exit_reason_name(run->exit_reason));
+		return e->result = PM_RUN_ERROR;
+	}
+	if (run->exit_reason == KVM_EXIT_IO && run->io.port == PM_REPORT_PORT &&
+	    run->io.direction == KVM_EXIT_IO_OUT)
+		return on_report(vcpu, e);
+	snprintf(e->msg, sizeof(e->msg), "unexpected exit %s", pm_exit_reason_name(run->exit_reason));
+	return e->result = PM_RUN_EXIT;
+}
+
+const char *pm_exit_reason_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_UNKNOWN] = "KVM_EXIT_UNKNOWN", [KVM_EXIT_EXCEPTION] = "KVM_EXIT_EXCEPTION",
+		[KVM_EXIT_IO] = "KVM_EXIT_IO", [KVM_EXIT_HYPERCALL] = "KVM_EXIT_HYPERCALL",
+		[KVM_EXIT_DEBUG] = "KVM_EXIT_DEBUG", [KVM_EXIT_HLT] = "KVM_EXIT_HLT",
+		[KVM_EXIT_MMIO] = "KVM_EXIT_MMIO", [KVM_EXIT_SHUTDOWN] = "KVM_EXIT_SHUTDOWN",
+		[KVM_EXIT_FAIL_ENTRY] = "KVM_EXIT_FAIL_ENTRY", [KVM_EXIT_INTR] = "KVM_EXIT_INTR",
+		[KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
+		[KVM_EXIT_SYSTEM_EVENT] = "KVM_EXIT_SYSTEM_EVENT",
+		[KVM_EXIT_MEMORY_FAULT] = "KVM_EXIT_MEMORY_FAULT",
+	};
+
+	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+		return names[reason];
+	return "KVM_EXIT_<other>";
+}

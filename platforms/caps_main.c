@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * privmem-caps: print what this kernel advertises as a table, and write it as
+ * JSON (the "caps" object every result file carries).
+ *
+ *   privmem-caps [--json FILE] [--quiet]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "platform.h"
+
+static json_t *caps_object(const long *cap)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < PM_NR_CAPS; i++)
+		json_object_set_new(o, pm_cap_names[i], json_integer(cap[i]));
+	return o;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *caps_json(const struct pm_caps *c)
+{
+	json_t *root = json_object(), *kvm = json_object(), *types = json_array();
+	json_t *plats = json_array();
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	json_object_set_new(root, "schema", json_string("privmem-caps/1"));
+	json_object_set_new(root, "kernel", json_pack("{s:s, s:s, s:s, s:o}",
+		"release", c->uts.release, "version", c->uts.version, "machine", c->uts.machine,
+		"config", str_or_null(c->kconfig_source)));
+	json_object_set_new(root, "host", json_pack("{s:s, s:i, s:I, s:b}",
+		"hostname", host, "cpus", c->nr_cpus, "mem_kib", (json_int_t)c->mem_kib, "root", c->root));
+
+	json_object_set_new(kvm, "available", json_boolean(c->kvm));
+	json_object_set_new(kvm, "reason", str_or_null(c->kvm_reason));
+	if (c->kvm) {
+		json_object_set_new(kvm, "api_version", json_integer(c->kvm_api_version));
+		json_object_set_new(kvm, "module", json_string(c->kvm_module));
+		json_object_set_new(kvm, "caps", caps_object(c->cap));
+		for (int t = 0; t < PM_NR_VM_TYPES; t++) {
+			const struct pm_vm_type_caps *v = &c->vm_types[t];
+			json_t *o = json_pack("{s:i, s:s, s:b, s:b}", "type", t, "name", v->name,
+					      "advertised", v->advertised, "created", v->created);
+
+			if (v->created)
+				json_object_set_new(o, "caps", caps_object(v->cap));
+			else
+				json_object_set_new(o, "create_error", json_string(strerror(v->create_errno)));
+			json_array_append_new(types, o);
+		}
+	}
+	json_object_set_new(kvm, "vm_types", types);
+	json_object_set_new(root, "kvm", kvm);
+
+	json_object_set_new(root, "memfd_secret", json_pack("{s:b, s:o}", "available", c->secretmem,
+		"reason", str_or_null(c->secretmem_reason)));
+	json_object_set_new(root, "thp", json_pack("{s:s, s:s}", "enabled", c->thp_enabled,
+		"shmem_enabled", c->thp_shmem_enabled));
+	json_object_set_new(root, "hugetlb", json_pack("{s:I, s:I, s:I}",
+		"page_kib", (json_int_t)c->hugepage_kib, "total", (json_int_t)c->hugepages_total,
+		"free", (json_int_t)c->hugepages_free));
+	json_object_set_new(root, "numa", json_pack("{s:i}", "nodes", c->numa_nodes));
+	json_object_set_new(root, "tracefs", json_pack("{s:b, s:o}", "mounted", c->tracefs[0] != 0,
+		"path", str_or_null(c->tracefs)));
+	json_object_set_new(root, "perf", json_pack("{s:b, s:o}", "available", c->perf,
+		"version", str_or_null(c->perf_version)));
+
+	for (int i = 0; pm_platforms[i]; i++) {
+		char why[256];
+		bool present = pm_platforms[i]->detect(c, why, sizeof(why));
+
+		json_array_append_new(plats, json_pack("{s:s, s:s, s:s, s:o}",
+			"name", pm_platforms[i]->name, "summary", pm_platforms[i]->summary,
+			"status", present ? "present" : "absent", "reason", str_or_null(present ? "" : why)));
+	}
+	json_object_set_new(root, "platforms", plats);
+	return root;
+}
+
+static void print_table(const struct pm_caps *c)
+{
+	printf("kernel      %s %s (%s)\n", c->uts.release, c->uts.machine,
+	       c->kconfig_source[0] ? c->kconfig_source : "config not readable");
+	printf("host        %d cpus, %ld MiB, %s, %d NUMA node(s)\n", c->nr_cpus, c->mem_kib / 1024,
+	       c->root ? "root" : "not root", c->numa_nodes);
+	if (!c->kvm) {
+		printf("kvm         unavailable: %s\n", c->kvm_reason);
+	} else {
+		printf("kvm         API %d, module %s\n\n", c->kvm_api_version, c->kvm_module);
+		printf("%-28s %10s", "capability", "/dev/kvm");
+		for (int t = 0; t < PM_NR_VM_TYPES; t++)
+			if (c->vm_types[t].created)
+				printf(" %10s", c->vm_types[t].name + strlen("KVM_X86_"));
+		printf("\n");
+		for (int i = 0; i < PM_NR_CAPS; i++) {
+			printf("%-28s %#10lx", pm_cap_names[i], c->cap[i]);
+			for (int t = 0; t < PM_NR_VM_TYPES; t++)
+				if (c->vm_types[t].created)
+					printf(" %#10lx", c->vm_types[t].cap[i]);
+			printf("\n");
+		}
+		printf("\nVM types    ");
+		for (int t = 0; t < PM_NR_VM_TYPES; t++)
+			printf("%s%s=%s", t ? ", " : "", c->vm_types[t].name + strlen("KVM_X86_"),
+			       c->vm_types[t].created ? "yes" :
+			       c->vm_types[t].advertised ? strerror(c->vm_types[t].create_errno) : "no");
+		printf("\n");
+	}
+	printf("secretmem   %s\n", c->secretmem ? "available" : c->secretmem_reason);
+	printf("THP         enabled: %s; shmem: %s\n", c->thp_enabled, c->thp_shmem_enabled);
+	printf("hugetlb     %ld kB pages, %ld total, %ld free\n", c->hugepage_kib, c->hugepages_total,
+	       c->hugepages_free);
+	printf("tracefs     %s\n", c->tracefs[0] ? c->tracefs : "not mounted");
+	printf("perf        %s\n\n", c->perf ? c->perf_version : "not installed");
+	for (int i = 0; pm_platforms[i]; i++) {
+		char why[256];
+		bool present = pm_platforms[i]->detect(c, why, sizeof(why));
+
+		printf("platform %-13s %s%s%s\n", pm_platforms[i]->name, present ? "present" : "absent: ",
+		       present ? "" : why, "");
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: privmem-caps [--json FILE] [--quiet]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *json_path = NULL;
+	bool quiet = false;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': json_path = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "privmem-caps: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	const struct pm_caps *c = pm_caps();
+
+	if (!quiet)
+		print_table(c);
+	if (json_path) {
+		json_t *root = caps_json(c);
+		char tmp[4096];
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", json_path);
+		if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) || rename(tmp, json_path)) {
+			fprintf(stderr, "privmem-caps: cannot write %s: %s\n", json_path, strerror(errno));
+			unlink(tmp);
+			json_decref(root);
+			return 1;
+		}
+		json_decref(root);
+		if (!quiet)
+			printf("wrote %s\n", json_path);
+	}
+	return 0;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "platform.h"
+
+const struct pm_platform *const pm_platforms[] = {
+	&pm_platform_sw_default,
+	&pm_platform_sw_protected,
+	&pm_platform_secretmem,
+	&pm_platform_tdx,
+	&pm_platform_snp,
+	&pm_platform_cca,
+	NULL,
+};
+
+const struct pm_platform *pm_platform_find(const char *name)
+{
+	for (int i = 0; pm_platforms[i]; i++)
+		if (!strcmp(pm_platforms[i]->name, name))
+			return pm_platforms[i];
+	return NULL;
+}
+
+bool pm_platform_present(const struct pm_platform *p, char *why, size_t len)
+{
+	why[0] = '\0';
+	return p->detect(pm_caps(), why, len);
+}
+
+struct pm_vm *pm_plat_create_vm(const struct pm_platform *p)
+{
+	return pm_vm_create(p->vm_type);
+}
+
+/* For platforms whose launch flow privmem does not implement yet. */
+struct pm_vm *pm_plat_no_vm(const struct pm_platform *p)
+{
+	(void)p;
+	errno = ENOSYS;
+	return NULL;
+}
+
+int pm_plat_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags)
+{
+	return pm_gmem_create(vm, size, flags);
+}
+
+int pm_plat_bind_gmem(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		      int fd, uint64_t offset, uint64_t page_size)
+{
+	return pm_vm_add_memory(vm, slot, gpa, size, NULL, fd, offset, page_size);
+}
+
+int pm_plat_convert_attributes(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+{
+	struct kvm_memory_attributes a = {
+		.address = gpa, .size = size,
+		.attributes = to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	return ioctl(vm->fd, KVM_SET_MEMORY_ATTRIBUTES, &a);
+}
+
+int pm_plat_no_convert(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
+{
+	(void)vm, (void)gpa, (void)size, (void)to_private;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+/* KVM_CAP_GUEST_MEMFD_FLAGS is the whole truth; absent cap means no flag is valid. */
+uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_type)
+{
+	long v = pm_vm_cap(c, vm_type, PM_KVM_CAP_GUEST_MEMFD_FLAGS);
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
+				 char *why, size_t len)
+{
+	const struct pm_vm_type_caps *v = &c->vm_types[type];
+
+	if (!c->kvm) {
+		snprintf(why, len, "%s", c->kvm_reason);
+		return false;
+	}
+	if (!v->advertised) {
+		snprintf(why, len, "KVM_CAP_VM_TYPES=0x%lx lacks %s (bit %lu)",
+			 c->cap[PM_KVM_CAP_VM_TYPES] > 0 ? c->cap[PM_KVM_CAP_VM_TYPES] : 0,
+			 v->name, type);
+		return false;
+	}
+	if (!v->created) {
+		snprintf(why, len, "KVM_CREATE_VM(%s): %s", v->name, strerror(v->create_errno));
+		return false;
+	}
+	if (pm_vm_cap(c, type, PM_KVM_CAP_GUEST_MEMFD) <= 0) {
+		snprintf(why, len, "KVM_CAP_GUEST_MEMFD=0 on %s", v->name);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A platform is one way of keeping guest memory private, described by an ops
+ * table (one file each in platforms/). Tests select platforms by name, as data;
+ * nothing outside platforms/ branches on which platform it runs.
+ */
+#ifndef PRIVMEM_PLATFORM_H
+#define PRIVMEM_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caps.h"
+#include "vm.h"
+
+struct pm_platform {
+	const char *name;		/* "sw-default" */
+	const char *summary;
+	unsigned long vm_type;
+
+	/* true when usable here; otherwise why[] says what is missing. */
+	bool (*detect)(const struct pm_caps *c, char *why, size_t len);
+
+	/* VM lifecycle. launch: measurement/finalize where the platform has it. */
+	struct pm_vm *(*create_vm)(const struct pm_platform *p);
+	int (*launch)(struct pm_vm *vm);
+
+	/* Private memory: an fd (guest_memfd, memfd_secret) and how a slot binds it. */
+	int (*create_private_mem)(struct pm_vm *vm, uint64_t size, uint64_t flags);
+	int (*bind_memslot)(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			    int fd, uint64_t offset, uint64_t page_size);
+	/* Shared<->private conversion of a GPA range; errno EOPNOTSUPP where none exists. */
+	int (*convert)(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
+
+	/* Expected-behaviour hooks. */
+	uint64_t (*gmem_flags)(const struct pm_caps *c, unsigned long vm_type);	/* valid create flags */
+	bool host_can_map_private;	/* host mmap of private memory faults it in */
+};
+
+extern const struct pm_platform pm_platform_sw_default;
+extern const struct pm_platform pm_platform_sw_protected;
+extern const struct pm_platform pm_platform_secretmem;
+extern const struct pm_platform pm_platform_tdx;
+extern const struct pm_platform pm_platform_snp;
+extern const struct pm_platform pm_platform_cca;
+
+/* NULL-terminated, in report order. */
+extern const struct pm_platform *const pm_platforms[];
+
+const struct pm_platform *pm_platform_find(const char *name);
+/* detect() with the process-wide caps; fills why on absence. */
+bool pm_platform_present(const struct pm_platform *p, char *why, size_t len);
+
+/* Building blocks shared by the ops tables (platforms/common.c). */
+struct pm_vm *pm_plat_create_vm(const struct pm_platform *p);
+struct pm_vm *pm_plat_no_vm(const struct pm_platform *p);
+int pm_plat_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags);
+int pm_plat_bind_gmem(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		      int fd, uint64_t offset, uint64_t page_size);
+int pm_plat_convert_attributes(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
+int pm_plat_no_convert(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
+uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_type);
+/* Common detection: KVM usable, VM type advertised and creatable, guest_memfd on it. */
+bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
+				 char *why, size_t len);
+
+#endif
