@@ -52,6 +52,18 @@ const struct pm_platform *pm_platform_find(const char *name);
 /* detect() with the process-wide caps; fills why on absence. */
 bool pm_platform_present(const struct pm_platform *p, char *why, size_t len);
 
+/*
+ * What a test variant needs: a platform, and guest_memfd flags its VM type must
+ * advertise in KVM_CAP_GUEST_MEMFD_FLAGS. pm_need_met() returns the platform, or
+ * NULL with the reason (the SKIP message) in why.
+ */
+struct pm_need {
+	const char *platform;
+	uint64_t gmem_flags;
+};
+
+const struct pm_platform *pm_need_met(const struct pm_need *need, char *why, size_t len);
+
 /* Building blocks shared by the ops tables (platforms/common.c). */
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p);
 struct pm_vm *pm_plat_no_vm(const struct pm_platform *p);

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What privmem conformance tests share on top of kselftest_harness.h: declared
+ * requirements that turn into SKIP-with-reason, the guest_memfd variant sets,
+ * fault probes and guest-run assertions.
+ */
+#ifndef PRIVMEM_PM_TEST_H
+#define PRIVMEM_PM_TEST_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "platform.h"
+#include "touch.h"
+#include "vm.h"
+
+#define PM_MMAP_SHARED (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+
+/* In FIXTURE_SETUP: SKIP the test with the reason unless the need is met. */
+#define PM_REQUIRE(need_ptr, plat_out) do {					\
+	char __why[256];							\
+	(plat_out) = pm_need_met((need_ptr), __why, sizeof(__why));		\
+	if (!(plat_out))							\
+		SKIP(return, "%s", __why);					\
+} while (0)
+
+/*
+ * In FIXTURE_SETUP: platform present (else SKIP), then its VM. A platform whose
+ * launch flow privmem lacks is a SKIP with that reason, never a FAIL.
+ */
+#define PM_SETUP_VM(need_ptr, plat_out, vm_out) do {				\
+	PM_REQUIRE((need_ptr), (plat_out));					\
+	(vm_out) = (plat_out)->create_vm(plat_out);				\
+	if (!(vm_out) && errno == ENOSYS)					\
+		SKIP(return, "%s: privmem has no launch flow for it", (plat_out)->name); \
+	if (!(vm_out))								\
+		TH_LOG("creating a %s VM: %s", (plat_out)->name, strerror(errno)); \
+	ASSERT_NE(NULL, (vm_out));						\
+} while (0)
+
+/* Same for a test body whose variant does not apply (e.g. needs MMAP). */
+#define PM_REQUIRE_FLAGS(have, want) do {					\
+	if (((have) & (want)) != (want))					\
+		SKIP(return, "not applicable: variant flags 0x%llx lack 0x%llx",	\
+		     (unsigned long long)(have), (unsigned long long)(want));	\
+} while (0)
+
+/* The guest_memfd flag sets every fixture with a `struct pm_need need` variant runs. */
+#define PM_GMEM_FLAG_VARIANTS(fixture)							\
+	FIXTURE_VARIANT_ADD(fixture, default_vm) {					\
+		.need = { "sw-default", 0 } };						\
+	FIXTURE_VARIANT_ADD(fixture, default_vm_mmap) {					\
+		.need = { "sw-default", GUEST_MEMFD_FLAG_MMAP } };			\
+	FIXTURE_VARIANT_ADD(fixture, default_vm_shared) {				\
+		.need = { "sw-default", PM_MMAP_SHARED } };				\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm) {					\
+		.need = { "sw-protected", 0 } };					\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm_mmap) {					\
+		.need = { "sw-protected", GUEST_MEMFD_FLAG_MMAP } };			\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm_shared) {				\
+		.need = { "sw-protected", PM_MMAP_SHARED } };				\
+	FIXTURE_VARIANT_ADD(fixture, snp_vm) {						\
+		.need = { "snp", 0 } };							\
+	FIXTURE_VARIANT_ADD(fixture, tdx_vm) {						\
+		.need = { "tdx", 0 } }
+
+/* One variant per VM type, for rows that do not depend on creation flags. */
+#define PM_GMEM_VM_VARIANTS(fixture)							\
+	FIXTURE_VARIANT_ADD(fixture, default_vm) { .need = { "sw-default", 0 } };	\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm) { .need = { "sw-protected", 0 } };	\
+	FIXTURE_VARIANT_ADD(fixture, snp_vm) { .need = { "snp", 0 } };			\
+	FIXTURE_VARIANT_ADD(fixture, tdx_vm) { .need = { "tdx", 0 } }
+
+/*
+ * A fixture with a VM and one guest_memfd of `pages` pages, created with the
+ * variant's flags, run for every flag set in PM_GMEM_FLAG_VARIANTS.
+ */
+#define PM_GMEM_FIXTURE(name, pages)						\
+	FIXTURE(name) {								\
+		const struct pm_platform *p;					\
+		struct pm_vm *vm;						\
+		int fd;								\
+		uint64_t flags;							\
+		long page;							\
+		size_t size;							\
+	};									\
+	FIXTURE_VARIANT(name) { struct pm_need need; };				\
+	PM_GMEM_FLAG_VARIANTS(name);						\
+	FIXTURE_SETUP(name)							\
+	{									\
+		self->fd = -1;							\
+		self->page = getpagesize();					\
+		self->size = (pages) * self->page;				\
+		self->flags = variant->need.gmem_flags;				\
+		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
+		self->fd = self->p->create_private_mem(self->vm, self->size, self->flags); \
+		ASSERT_LE(0, self->fd);						\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		if (self->fd >= 0)						\
+			close(self->fd);					\
+		pm_vm_free(self->vm);						\
+	}
+
+/* Run a vCPU and require a specific outcome; the guest's message on mismatch. */
+#define ASSERT_GUEST_SYNC(vcpu, stage) do {					\
+	struct pm_exit __e;							\
+	pm_vcpu_run((vcpu), &__e);						\
+	if (__e.result != PM_RUN_SYNC || __e.rep.vals[0] != (uint64_t)(stage))	\
+		TH_LOG("expected guest sync %llu, got: %s",			\
+		       (unsigned long long)(stage), __e.msg);			\
+	ASSERT_EQ(PM_RUN_SYNC, __e.result);					\
+	ASSERT_EQ((uint64_t)(stage), __e.rep.vals[0]);				\
+} while (0)
+
+#define ASSERT_GUEST_DONE(vcpu) do {						\
+	struct pm_exit __e;							\
+	pm_vcpu_run((vcpu), &__e);						\
+	if (__e.result != PM_RUN_DONE)						\
+		TH_LOG("expected guest done, got: %s", __e.msg);		\
+	ASSERT_EQ(PM_RUN_DONE, __e.result);					\
+} while (0)
+
+/* Expect a syscall-style call to fail with exactly `err`. */
+#define ASSERT_ERRNO(err, call) do {						\
+	long __r;								\
+	errno = 0;								\
+	__r = (long)(call);							\
+	if (__r != -1 || errno != (err))					\
+		TH_LOG("%s: expected -1/%s, got %ld/%s", #call,			\
+		       strerrorname_np(err), __r, errno ? strerrorname_np(errno) : "0"); \
+	ASSERT_EQ(-1, __r);							\
+	ASSERT_EQ((err), errno);						\
+} while (0)
+
+#define EXPECT_ERRNO(err, call) do {						\
+	long __r;								\
+	errno = 0;								\
+	__r = (long)(call);							\
+	if (__r != -1 || errno != (err))					\
+		TH_LOG("%s: expected -1/%s, got %ld/%s", #call,			\
+		       strerrorname_np(err), __r, errno ? strerrorname_np(errno) : "0"); \
+	EXPECT_EQ(-1, __r);							\
+	EXPECT_EQ((err), errno);						\
+} while (0)
+
+#endif
