@@ -102,7 +102,7 @@ $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_
 $(BUILD)/privmem-report: scripts/report/privmem-report.c
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) -o $@ $< -ljansson
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $< -ljansson
 
 $(SHIM): conformance/deviant/shim.c conformance/deviant/deviations.h $(KSRC_STAMP)
 	@echo "  CC       $@"

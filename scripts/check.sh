@@ -1,0 +1,107 @@
+#!/bin/bash
+# make check: what CI runs.
+#  1. the conformance run (scripts/run.sh): no FAIL allowed;
+#  2. the same binaries under every deviation of the deviant shim: each must be
+#     detected (at least one test FAILs); prints the kill rate;
+#  3. the suite without /dev/kvm and as a non-root user: SKIPs with reasons, no FAIL,
+#     no PASS (nothing can have been tested).
+# Ends with "N passed, N failed, N skipped": conformance results plus one entry per
+# deviation and per environment check.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+shim=$build/deviant.so
+work=$build/check
+passed=0 failed=0 skipped=0
+
+die() { echo "privmem check: $*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 2; }
+[ -r "$shim" ] || die "not built: run 'make'"
+command -v jq >/dev/null || die "jq missing: run 'make deps'"
+rm -rf "$work" && mkdir -p "$work" || die "cannot create $work"
+
+count() { jq -r ".summary.$2" "$1/results.json"; }
+newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
+
+# ---- 1. conformance ------------------------------------------------------------------
+echo "== conformance run"
+"$top/scripts/run.sh"
+rc=$?
+[ $rc -le 1 ] || die "conformance run failed to produce results"
+run=$(newest "$top/results")
+[ -n "$run" ] && [ -r "$run/results.json" ] || die "no results.json from the conformance run"
+p=$(count "$run" pass) f=$(count "$run" fail) s=$(count "$run" skip)
+x=$(count "$run" xfail)
+passed=$((passed + p + x)) failed=$((failed + f)) skipped=$((skipped + s))
+
+# ---- 2. deviations ---------------------------------------------------------------------
+echo
+echo "== deviant shim: every deviation must make the suite FAIL"
+mapfile -t devs < <(PRIVMEM_DEVIATION=list LD_PRELOAD=$shim /bin/true | cut -f1)
+[ ${#devs[@]} -gt 0 ] || die "the shim lists no deviations"
+
+# One deviation: run every binary under the shim, report "<name> <fails> <first failing test>".
+run_deviation() {
+	local dev=$1 dir=$work/dev/$1 bin fails first
+	mkdir -p "$dir"
+	for bin in "$build"/conformance/*/*_test; do
+		(cd "$(dirname "$bin")" && PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim \
+			timeout -k 5 60 "./$(basename "$bin")") >"$dir/$(basename "$bin").ktap" 2>&1
+	done
+	fails=$(cat "$dir"/*.ktap | grep -c '^not ok')
+	first=$(cat "$dir"/*.ktap | grep -m1 '^not ok' | sed 's/^not ok [0-9]* //')
+	echo "$dev $fails ${first:--}"
+}
+export -f run_deviation
+export build shim work
+
+printf '%s\n' "${devs[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_deviation {}' | sort >"$work/deviations.txt"
+detected=0 undetected=""
+while read -r dev fails first; do
+	if [ "$fails" -gt 0 ]; then
+		detected=$((detected + 1)) passed=$((passed + 1))
+		printf '  detected   %-26s %3d FAIL, e.g. %s\n' "$dev" "$fails" "$first"
+	else
+		failed=$((failed + 1)) undetected="$undetected $dev"
+		printf '  UNDETECTED %-26s (logs: %s)\n' "$dev" "$work/dev/$dev"
+	fi
+done <"$work/deviations.txt"
+total=$(wc -l <"$work/deviations.txt")
+echo "kill rate: $detected/$total deviations detected ($((100 * detected / total))%)"
+[ -z "$undetected" ] || echo "undetected:$undetected"
+
+# ---- 3. environments where nothing can be tested ------------------------------------------
+echo
+echo "== without KVM or root: SKIP with reasons, never FAIL"
+env_check() {	# name, command prefix...
+	local name=$1 dir=$work/env-$1 run p f s reason
+	shift
+	mkdir -p "$dir" && chmod 0777 "$dir"
+	"$@" env RESULTS="$dir" "$top/scripts/run.sh" --quiet --results "$dir" >"$dir.log" 2>&1
+	run=$(newest "$dir")
+	if [ -z "$run" ] || [ ! -r "$run/results.json" ]; then
+		echo "  FAIL  $name: no results (see $dir.log)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(count "$run" pass) f=$(count "$run" fail) s=$(count "$run" skip)
+	reason=$(jq -r '[.tests[] | select(.status=="SKIP") | .reason] | unique | first // "-"' "$run/results.json")
+	if [ "$f" = 0 ] && [ "$p" = 0 ] && [ "$s" -gt 0 ]; then
+		echo "  ok    $name: $s SKIP, 0 FAIL (\"$reason\")"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  $name: pass=$p fail=$f skip=$s (see $run)"
+		failed=$((failed + 1))
+	fi
+}
+env_check no-kvm env PRIVMEM_ENV=no-kvm LD_PRELOAD="$shim"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	env_check non-root setpriv --reuid=65534 --regid=65534 --clear-groups
+else
+	echo "  skip  non-root: needs root and setpriv to drop privileges"
+	skipped=$((skipped + 1))
+fi
+
+echo
+echo "conformance results: $run"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

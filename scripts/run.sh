@@ -1,0 +1,78 @@
+#!/bin/bash
+# Run every conformance binary and write results/<stamp>-<host>-<kernel>/:
+#   caps.json, ktap/<collection>/<binary>.{ktap,meta}, results.json, junit.xml, summary.md
+# Exit 0 when nothing FAILed, 1 on any FAIL, 2 on bad input or setup errors.
+# The directory appears only when complete (built under a temporary name).
+#
+# Environment: RESULTS=<dir> (default results), PRIVMEM_TIMEOUT=<s per binary> (60),
+#   PRIVMEM_DEVIATION / PRIVMEM_ENV + LD_PRELOAD are passed through (scripts/check.sh).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+results=${RESULTS:-$top/results}
+timeout_s=${PRIVMEM_TIMEOUT:-60}
+quiet=0
+
+die() { echo "privmem run: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quiet) quiet=1 ;;
+	--results) [ $# -ge 2 ] || die "--results needs a directory"; results=$2; shift ;;
+	-h|--help) echo "usage: scripts/run.sh [--quiet] [--results DIR]"; exit 0 ;;
+	*) die "unknown argument '$1' (try --help)" ;;
+	esac
+	shift
+done
+case "$timeout_s" in ''|*[!0-9]*) die "PRIVMEM_TIMEOUT must be a whole number of seconds" ;; esac
+[ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make' first"
+ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries under $build/conformance: run 'make'"
+
+host=$(hostname -s 2>/dev/null || hostname)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)-$host-$(uname -r)
+mkdir -p "$results" || die "cannot create $results"
+final=$results/$stamp
+# Built under results/.incomplete/<stamp>: same basename and filesystem, renamed when complete.
+tmp=$results/.incomplete/$stamp
+mkdir -p "$tmp" || die "cannot write to $results"
+cleanup() { rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null; }
+trap cleanup EXIT
+trap 'echo "privmem run: interrupted; nothing written" >&2; exit 130' INT TERM
+
+"$build/privmem-caps" --quiet --json "$tmp/caps.json" || die "capability probe failed"
+
+# Line-buffer stdout so the harness's result lines and the diagnostics on
+# stderr land in the log in the order they happened.
+linebuf=""
+command -v stdbuf >/dev/null && linebuf="stdbuf -oL -eL"
+
+start=$(date +%s.%N)
+for bin in "$build"/conformance/*/*_test; do
+	coll=$(basename "$(dirname "$bin")")
+	name=$(basename "$bin")
+	mkdir -p "$tmp/ktap/$coll"
+	[ $quiet = 1 ] || printf '  RUN      %s/%s\n' "$coll" "$name" >&2
+	t0=$(date +%s.%N)
+	(cd "$(dirname "$bin")" && timeout -k 5 "$timeout_s" $linebuf "./$name") \
+		>"$tmp/ktap/$coll/$name.ktap" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	{
+		echo "exit=$rc"
+		echo "seconds=$(echo "$t1 - $t0" | bc)"
+		[ $rc = 124 ] || [ $rc = 137 ] && echo "timeout=1"
+		[ -n "${PRIVMEM_DEVIATION:-}" ] && echo "deviation=$PRIVMEM_DEVIATION"
+	} >"$tmp/ktap/$coll/$name.meta"
+done
+end=$(date +%s.%N)
+echo "$end - $start" | bc >"$tmp/wall_seconds"
+
+"$build/privmem-report" "$tmp" >"$tmp/report.out"
+rc=$?
+[ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
+sed "s|$tmp|$final|g" "$tmp/report.out"
+mv "$tmp" "$final" || die "cannot move results into place"
+rmdir "$results/.incomplete" 2>/dev/null
+trap - EXIT
+[ $quiet = 1 ] || printf 'conformance wall time: %.1f s\nresults: %s\n' "$(cat "$final/wall_seconds")" "$final"
+exit $rc
