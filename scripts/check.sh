@@ -22,6 +22,17 @@ rm -rf "$work" && mkdir -p "$work" || die "cannot create $work"
 count() { jq -r ".summary.$2" "$1/results.json"; }
 newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
 
+# ---- 0. the report tool parses what it must (pass/fail/skip/crash/corrupt input) ---------
+echo "== report tool self-test"
+if "$top/scripts/report/selftest.sh" "$build/privmem-report" >"$work/report-selftest.log" 2>&1; then
+	echo "  ok    $(tail -n 1 "$work/report-selftest.log")"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  report self-test (see $work/report-selftest.log)"
+	failed=$((failed + 1))
+fi
+echo
+
 # ---- 1. conformance ------------------------------------------------------------------
 echo "== conformance run"
 "$top/scripts/run.sh"
