@@ -139,15 +139,4 @@
 	ASSERT_EQ((err), errno);						\
 } while (0)
 
-#define EXPECT_ERRNO(err, call) do {						\
-	long __r;								\
-	errno = 0;								\
-	__r = (long)(call);							\
-	if (__r != -1 || errno != (err))					\
-		TH_LOG("%s: expected -1/%s, got %ld/%s", #call,			\
-		       strerrorname_np(err), __r, errno ? strerrorname_np(errno) : "0"); \
-	EXPECT_EQ(-1, __r);							\
-	EXPECT_EQ((err), errno);						\
-} while (0)
-
 #endif

@@ -30,6 +30,13 @@ static const char *const vm_type_names[PM_NR_VM_TYPES] = {
 	"KVM_X86_SEV_ES_VM", "KVM_X86_SNP_VM", "KVM_X86_TDX_VM",
 };
 
+const char *const pm_kconfig_names[PM_NR_KCONFIG] = {
+	"CONFIG_KVM", "CONFIG_KVM_INTEL", "CONFIG_KVM_AMD", "CONFIG_KVM_AMD_SEV",
+	"CONFIG_INTEL_TDX_HOST", "CONFIG_KVM_SW_PROTECTED_VM", "CONFIG_KVM_PRIVATE_MEM",
+	"CONFIG_KVM_GUEST_MEMFD", "CONFIG_SECRETMEM", "CONFIG_TRANSPARENT_HUGEPAGE",
+	"CONFIG_HUGETLBFS", "CONFIG_NUMA", "CONFIG_USERFAULTFD", "CONFIG_FTRACE",
+};
+
 static void read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");
@@ -188,10 +195,39 @@ static void probe_system(struct pm_caps *c)
 	}
 }
 
+/* Options absent from a readable config are "n" (Kconfig writes "is not set" or omits them). */
+static void probe_kconfig(struct pm_caps *c)
+{
+	char cmd[128], line[256];
+	FILE *f;
+
+	if (!c->kconfig_source[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "gzip -dcf %s 2>/dev/null", c->kconfig_source);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	for (int i = 0; i < PM_NR_KCONFIG; i++)
+		snprintf(c->kconfig[i], sizeof(c->kconfig[i]), "n");
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq || strncmp(line, "CONFIG_", 7))
+			continue;
+		*eq = '\0';
+		eq[1 + strcspn(eq + 1, "\n")] = '\0';
+		for (int i = 0; i < PM_NR_KCONFIG; i++)
+			if (!strcmp(line, pm_kconfig_names[i]))
+				snprintf(c->kconfig[i], sizeof(c->kconfig[i]), "%.15s", eq + 1);
+	}
+	pclose(f);
+}
+
 void pm_caps_probe(struct pm_caps *c)
 {
 	memset(c, 0, sizeof(*c));
 	probe_system(c);
+	probe_kconfig(c);
 	probe_kvm(c);
 	probe_secretmem(c);
 }

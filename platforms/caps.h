@@ -33,6 +33,10 @@ enum pm_cap_id {
 	PM_NR_CAPS
 };
 
+/* Kernel config options worth recording next to the caps (reasons for SKIPs). */
+#define PM_NR_KCONFIG 14
+extern const char *const pm_kconfig_names[PM_NR_KCONFIG];
+
 #define PM_NR_VM_TYPES 6	/* x86: default, sw-protected, sev, sev-es, snp, tdx */
 
 struct pm_vm_type_caps {
@@ -69,6 +73,7 @@ struct pm_caps {
 	bool perf;
 	char perf_version[64];
 	char kconfig_source[64];	/* /proc/config.gz, /boot/config-..., or "" */
+	char kconfig[PM_NR_KCONFIG][16];	/* value of each pm_kconfig_names[] option: "y", "m", "n", or "" if unreadable */
 };
 
 extern const char *const pm_cap_names[PM_NR_CAPS];

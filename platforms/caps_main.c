@@ -40,6 +40,15 @@ static json_t *caps_json(const struct pm_caps *c)
 	json_object_set_new(root, "kernel", json_pack("{s:s, s:s, s:s, s:o}",
 		"release", c->uts.release, "version", c->uts.version, "machine", c->uts.machine,
 		"config", str_or_null(c->kconfig_source)));
+	if (c->kconfig[0][0]) {
+		json_t *k = json_object();
+
+		for (int i = 0; i < PM_NR_KCONFIG; i++)
+			json_object_set_new(k, pm_kconfig_names[i], json_string(c->kconfig[i]));
+		json_object_set_new(root, "kconfig", k);
+	} else {
+		json_object_set_new(root, "kconfig", json_null());
+	}
 	json_object_set_new(root, "host", json_pack("{s:s, s:i, s:I, s:b}",
 		"hostname", host, "cpus", c->nr_cpus, "mem_kib", (json_int_t)c->mem_kib, "root", c->root));
 
@@ -79,7 +88,7 @@ static json_t *caps_json(const struct pm_caps *c)
 
 	for (int i = 0; pm_platforms[i]; i++) {
 		char why[256];
-		bool present = pm_platforms[i]->detect(c, why, sizeof(why));
+		bool present = pm_platform_detect(pm_platforms[i], c, why, sizeof(why));
 
 		json_array_append_new(plats, json_pack("{s:s, s:s, s:s, s:o}",
 			"name", pm_platforms[i]->name, "summary", pm_platforms[i]->summary,
@@ -123,10 +132,16 @@ static void print_table(const struct pm_caps *c)
 	printf("hugetlb     %ld kB pages, %ld total, %ld free\n", c->hugepage_kib, c->hugepages_total,
 	       c->hugepages_free);
 	printf("tracefs     %s\n", c->tracefs[0] ? c->tracefs : "not mounted");
+	if (c->kconfig[0][0]) {
+		printf("kconfig    ");
+		for (int i = 0; i < PM_NR_KCONFIG; i++)
+			printf(" %s=%s", pm_kconfig_names[i] + strlen("CONFIG_"), c->kconfig[i]);
+		printf("\n");
+	}
 	printf("perf        %s\n\n", c->perf ? c->perf_version : "not installed");
 	for (int i = 0; pm_platforms[i]; i++) {
 		char why[256];
-		bool present = pm_platforms[i]->detect(c, why, sizeof(why));
+		bool present = pm_platform_detect(pm_platforms[i], c, why, sizeof(why));
 
 		printf("platform %-13s %s%s%s\n", pm_platforms[i]->name, present ? "present" : "absent: ",
 		       present ? "" : why, "");

@@ -24,10 +24,31 @@ const struct pm_platform *pm_platform_find(const char *name)
 	return NULL;
 }
 
+const char *pm_kconfig(const struct pm_caps *c, const char *option)
+{
+	for (int i = 0; i < PM_NR_KCONFIG; i++)
+		if (!strcmp(pm_kconfig_names[i], option))
+			return c->kconfig[i][0] ? c->kconfig[i] : NULL;
+	return NULL;
+}
+
+bool pm_platform_detect(const struct pm_platform *p, const struct pm_caps *c, char *why, size_t len)
+{
+	const char *v = p->kconfig ? pm_kconfig(c, p->kconfig) : NULL;
+	size_t n;
+
+	why[0] = '\0';
+	if (p->detect(c, why, len))
+		return true;
+	n = strlen(why);
+	if (v && !strcmp(v, "n") && n + 1 < len)
+		snprintf(why + n, len - n, " (%s is not set)", p->kconfig);
+	return false;
+}
+
 bool pm_platform_present(const struct pm_platform *p, char *why, size_t len)
 {
-	why[0] = '\0';
-	return p->detect(pm_caps(), why, len);
+	return pm_platform_detect(p, pm_caps(), why, len);
 }
 
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p)
@@ -103,4 +124,18 @@ bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Hardware platforms whose launch flow privmem does not implement: absent with
+ * the kernel's reason, or, where the kernel offers the VM type, absent because
+ * nothing here could test it. Never "present" without a way to run guests.
+ */
+bool pm_plat_detect_unlaunched(const struct pm_caps *c, unsigned long type,
+			       char *why, size_t len)
+{
+	if (pm_plat_detect_gmem_vm_type(c, type, why, len))
+		snprintf(why, len, "%s advertised, but privmem has no launch flow for it yet",
+			 c->vm_types[type].name);
+	return false;
 }

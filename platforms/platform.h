@@ -18,6 +18,7 @@ struct pm_platform {
 	const char *name;		/* "sw-default" */
 	const char *summary;
 	unsigned long vm_type;
+	const char *kconfig;		/* option that enables it, named in absence reasons */
 
 	/* true when usable here; otherwise why[] says what is missing. */
 	bool (*detect)(const struct pm_caps *c, char *why, size_t len);
@@ -49,8 +50,12 @@ extern const struct pm_platform pm_platform_cca;
 extern const struct pm_platform *const pm_platforms[];
 
 const struct pm_platform *pm_platform_find(const char *name);
-/* detect() with the process-wide caps; fills why on absence. */
+/* detect(), plus the platform's kconfig option in the reason when it is off. */
+bool pm_platform_detect(const struct pm_platform *p, const struct pm_caps *c, char *why, size_t len);
+/* The same with the process-wide caps. */
 bool pm_platform_present(const struct pm_platform *p, char *why, size_t len);
+/* Value of a recorded kconfig option ("y", "m", "n"), NULL if unknown. */
+const char *pm_kconfig(const struct pm_caps *c, const char *option);
 
 /*
  * What a test variant needs: a platform, and guest_memfd flags its VM type must
@@ -76,5 +81,7 @@ uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_t
 /* Common detection: KVM usable, VM type advertised and creatable, guest_memfd on it. */
 bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
 				 char *why, size_t len);
+bool pm_plat_detect_unlaunched(const struct pm_caps *c, unsigned long type,
+			       char *why, size_t len);
 
 #endif

@@ -51,6 +51,7 @@ static uint64_t no_gmem_flags(const struct pm_caps *c, unsigned long vm_type)
 const struct pm_platform pm_platform_secretmem = {
 	.name = "secretmem",
 	.summary = "memfd_secret: host-only memory removed from the direct map",
+	.kconfig = "CONFIG_SECRETMEM",
 	.vm_type = KVM_X86_DEFAULT_VM,
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,

@@ -3,22 +3,18 @@
  * AMD SEV-SNP (KVM_X86_SNP_VM, Linux 6.11). Detection only: the SNP launch flow
  * (KVM_SEV_INIT2, SNP_LAUNCH_START/UPDATE/FINISH) is not implemented yet.
  */
-#include <stdio.h>
-
 #include "platform.h"
 
 static bool detect(const struct pm_caps *c, char *why, size_t len)
 {
-	if (!pm_plat_detect_gmem_vm_type(c, KVM_X86_SNP_VM, why, len))
-		return false;
-	snprintf(why, len, "KVM_X86_SNP_VM advertised, but privmem has no SNP launch flow yet");
-	return false;
+	return pm_plat_detect_unlaunched(c, KVM_X86_SNP_VM, why, len);
 }
 
 const struct pm_platform pm_platform_snp = {
 	.name = "snp",
 	.summary = "AMD SEV-SNP guests",
 	.vm_type = KVM_X86_SNP_VM,
+	.kconfig = "CONFIG_KVM_AMD_SEV",
 	.detect = detect,
 	.create_vm = pm_plat_no_vm,
 	.create_private_mem = pm_plat_gmem_create,

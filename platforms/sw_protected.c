@@ -26,6 +26,7 @@ const struct pm_platform pm_platform_sw_protected = {
 	.name = "sw-protected",
 	.summary = "KVM_X86_SW_PROTECTED_VM: software private memory with memory attributes",
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
+	.kconfig = "CONFIG_KVM_SW_PROTECTED_VM",
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = pm_plat_gmem_create,
