@@ -37,7 +37,7 @@ CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie
 # fixed link address: every binary that runs guest code is linked -no-pie.
 LDFLAGS_COMMON := -no-pie
 
-COLLECTIONS := guest_memfd
+COLLECTIONS := guest_memfd vmlib
 CONF_OUT := $(BUILD)/conformance
 TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report
 SHIM := $(BUILD)/deviant.so

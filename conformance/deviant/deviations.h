@@ -40,4 +40,6 @@
 	X(alloc-unaligned,         "an unaligned allocation is rounded and accepted")	\
 	X(punch-noop,              "PUNCH_HOLE succeeds but frees nothing")		\
 	X(punch-too-much,          "PUNCH_HOLE frees the whole file")			\
-	X(punch-ignored-when-bound, "PUNCH_HOLE on a guest_memfd bound to a memslot leaves the guest's data")
+	X(punch-ignored-when-bound, "PUNCH_HOLE on a guest_memfd bound to a memslot leaves the guest's data") \
+	/* KVM_RUN */									\
+	X(io-exits-lost,           "KVM_RUN swallows the guest's port-I/O exits (guest reports never arrive)")

@@ -48,6 +48,10 @@ static struct gmem {
 } fds[MAX_FD];
 static ino_t first_ino;
 
+/* vCPU fds and their kvm_run mappings, for deviations on KVM_RUN. */
+static struct kvm_run *vcpu_run[MAX_FD];
+static bool is_vcpu[MAX_FD];
+
 static bool is(const char *name)
 {
 	if (active < 0 || strcmp(table[active].name, name))
@@ -155,6 +159,22 @@ int ioctl(int fd, unsigned long req, ...)
 	if (req == KVM_CHECK_EXTENSION && (long)arg == KVM_CAP_GUEST_MEMFD_FLAGS &&
 	    is("cap-hides-flags"))
 		return 0;
+	if (req == KVM_CREATE_VCPU) {
+		int vcpu = real_ioctl(fd, req, arg);
+
+		if (vcpu >= 0 && vcpu < MAX_FD)
+			is_vcpu[vcpu] = true;
+		return vcpu;
+	}
+	if (req == KVM_RUN && fd < MAX_FD && vcpu_run[fd] && is("io-exits-lost")) {
+		int ret;
+
+		/* The guest continues after its OUT as if the host had handled it. */
+		do
+			ret = real_ioctl(fd, req, arg);
+		while (ret == 0 && vcpu_run[fd]->exit_reason == KVM_EXIT_IO);
+		return ret;
+	}
 	if (req == KVM_SET_USER_MEMORY_REGION2) {
 		struct kvm_userspace_memory_region2 *r = arg;
 		int ret = real_ioctl(fd, req, arg);
@@ -200,8 +220,11 @@ int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 int close(int fd)
 {
 	REAL(int, close, int);
-	if (fd >= 0 && fd < MAX_FD)
+	if (fd >= 0 && fd < MAX_FD) {
 		fds[fd].gmem = false;
+		is_vcpu[fd] = false;
+		vcpu_run[fd] = NULL;
+	}
 	return real_close(fd);
 }
 
@@ -350,6 +373,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	    is("private-pages-mappable"))
 		return anon(addr, len, prot, flags);
 	p = real_mmap(addr, len, prot, flags, fd, off);
+	if (fd >= 0 && fd < MAX_FD && is_vcpu[fd] && p != MAP_FAILED && off == 0)
+		vcpu_run[fd] = p;
 	if (g && p != MAP_FAILED && (uint64_t)off + len > g->size && is("no-sigbus-past-eof")) {
 		size_t keep = g->size > (uint64_t)off ? g->size - off : 0;
 
