@@ -200,13 +200,14 @@ int pm_vm_add_memory(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t siz
 
 int pm_vm_delete_slot(struct pm_vm *vm, uint32_t slot)
 {
-	struct pm_slot *s = &vm->slots[slot];
+	struct pm_slot *s;
 	int ret;
 
-	if (slot >= PM_MAX_SLOTS || !s->used) {
+	if (slot >= PM_MAX_SLOTS || !vm->slots[slot].used) {
 		errno = EINVAL;
 		return -1;
 	}
+	s = &vm->slots[slot];
 	ret = s->flags & KVM_MEM_GUEST_MEMFD ?
 		pm_set_region2(vm, slot, s->flags, s->gpa, 0, s->hva, s->gmem_fd, s->gmem_offset) :
 		pm_set_region(vm, slot, 0, s->gpa, 0, s->hva);

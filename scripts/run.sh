@@ -28,7 +28,7 @@ case "$timeout_s" in ''|*[!0-9]*) die "PRIVMEM_TIMEOUT must be a whole number of
 [ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make' first"
 ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries under $build/conformance: run 'make'"
 
-host=$(hostname -s 2>/dev/null || hostname)
+host=$(uname -n)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$host-$(uname -r)
 mkdir -p "$results" || die "cannot create $results"
 final=$results/$stamp

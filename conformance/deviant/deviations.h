@@ -31,6 +31,8 @@
 	X(mmap-private,            "MAP_PRIVATE mappings of guest_memfd are allowed")	\
 	X(no-sigbus-past-eof,      "pages past EOF of a guest_memfd mapping are accessible") \
 	X(private-pages-mappable,  "host faults on private (no INIT_SHARED) memory succeed") \
+	X(mmap-refused,            "mmap() fails with ENODEV although the guest_memfd has MMAP")	\
+	X(mmap-detached,           "MAP_SHARED of guest_memfd gives fresh memory, not the file's")	\
 	/* fallocate */									\
 	X(alloc-without-keep-size, "fallocate mode 0 is accepted")			\
 	X(zero-range,              "FALLOC_FL_ZERO_RANGE|KEEP_SIZE is accepted")	\
@@ -38,8 +40,11 @@
 	X(punch-past-eof-einval,   "PUNCH_HOLE at or past EOF fails with EINVAL")	\
 	X(punch-unaligned,         "an unaligned PUNCH_HOLE is rounded and accepted")	\
 	X(alloc-unaligned,         "an unaligned allocation is rounded and accepted")	\
+	X(alloc-enomem,            "KEEP_SIZE allocation within the file fails with ENOMEM")	\
+	X(zero-len-accepted,       "fallocate with len 0 succeeds")			\
 	X(punch-noop,              "PUNCH_HOLE succeeds but frees nothing")		\
 	X(punch-too-much,          "PUNCH_HOLE frees the whole file")			\
 	X(punch-ignored-when-bound, "PUNCH_HOLE on a guest_memfd bound to a memslot leaves the guest's data") \
 	/* KVM_RUN */									\
-	X(io-exits-lost,           "KVM_RUN swallows the guest's port-I/O exits (guest reports never arrive)")
+	X(io-exits-lost,           "KVM_RUN swallows the guest's port-I/O exits (guest reports never arrive)") \
+	X(run-ignores-timeout,     "KVM_RUN restarts itself after a signal and never returns EINTR")

@@ -175,6 +175,17 @@ int ioctl(int fd, unsigned long req, ...)
 		while (ret == 0 && vcpu_run[fd]->exit_reason == KVM_EXIT_IO);
 		return ret;
 	}
+	if (req == KVM_RUN && fd < MAX_FD && vcpu_run[fd] && is("run-ignores-timeout")) {
+		int ret;
+
+		/* Swallow EINTR and the immediate_exit request: a stuck guest stays stuck. */
+		for (;;) {
+			ret = real_ioctl(fd, req, arg);
+			if (ret == 0 || errno != EINTR)
+				return ret;
+			vcpu_run[fd]->immediate_exit = 0;
+		}
+	}
 	if (req == KVM_SET_USER_MEMORY_REGION2) {
 		struct kvm_userspace_memory_region2 *r = arg;
 		int ret = real_ioctl(fd, req, arg);
@@ -365,6 +376,13 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	void *p;
 
 	REAL(void *, mmap, void *, size_t, int, int, int, off_t);
+	if (g && (g->flags & GUEST_MEMFD_FLAG_MMAP) && is("mmap-refused")) {
+		errno = ENODEV;
+		return MAP_FAILED;
+	}
+	if (g && (g->flags & GUEST_MEMFD_FLAG_INIT_SHARED) && (flags & MAP_SHARED) &&
+	    is("mmap-detached"))
+		return anon(addr, len, prot, flags);
 	if (g && !(g->flags & GUEST_MEMFD_FLAG_MMAP) && is("mmap-without-flag"))
 		return anon(addr, len, prot, flags);
 	if (g && (flags & MAP_PRIVATE) && is("mmap-private"))
@@ -395,8 +413,14 @@ int fallocate(int fd, int mode, off_t off, off_t len)
 	bool punch = mode & FALLOC_FL_PUNCH_HOLE;
 
 	REAL(int, fallocate, int, int, off_t, off_t);
+	if (g && len == 0 && is("zero-len-accepted"))
+		return 0;
 	if (!g || len <= 0 || off < 0)
 		return real_fallocate(fd, mode, off, len);
+	if (mode == FALLOC_FL_KEEP_SIZE && (uint64_t)(off + len) <= g->size && is("alloc-enomem")) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (mode == 0 && is("alloc-without-keep-size"))
 		mode = FALLOC_FL_KEEP_SIZE;
 	if (mode == (FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE) && is("zero-range"))

@@ -100,7 +100,8 @@ static void guest_spins(uint64_t a, uint64_t b, uint64_t c)
 		asm volatile("pause");
 }
 
-TEST_F(vmlib, stuck_vcpu_times_out)
+/* If KVM_RUN cannot be interrupted, the harness kills the test after 5 s: FAIL. */
+TEST_F_TIMEOUT(vmlib, stuck_vcpu_times_out, 5)
 {
 	struct pm_vcpu *vcpu = pm_vcpu_add(self->vm, guest_spins, 0, 0, 0);
 	struct pm_exit e;
