@@ -108,6 +108,27 @@
 		pm_vm_free(self->vm);						\
 	}
 
+/*
+ * Verdict for a behaviour `row` that a KVM backend may be known to break
+ * (platforms/known.c): correct -> PASS; broken and listed -> XFAIL with the
+ * listed reason; correct but listed -> XPASS (a failure: the list is stale);
+ * broken and not listed -> FAIL with the observation.
+ */
+#define PM_VERDICT(row, ok, fmt, ...) do {					\
+	const char *__known = pm_known_deviation(pm_caps(), (row));		\
+	bool __ok = (ok);							\
+	if (__ok && !__known)							\
+		break;								\
+	TH_LOG(fmt, ##__VA_ARGS__);						\
+	if (!__known)								\
+		ASSERT_TRUE(__ok);						\
+	snprintf(_metadata->results->reason, sizeof(_metadata->results->reason), \
+		 "%s%s", __ok ? "known deviation no longer observed, update platforms/known.c: " : "", \
+		 __known);							\
+	_metadata->exit_code = __ok ? KSFT_XPASS : KSFT_XFAIL;			\
+	return;									\
+} while (0)
+
 /* Run a vCPU and require a specific outcome; the guest's message on mismatch. */
 #define ASSERT_GUEST_SYNC(vcpu, stage) do {					\
 	struct pm_exit __e;							\

@@ -69,6 +69,9 @@ struct pm_need {
 
 const struct pm_platform *pm_need_met(const struct pm_need *need, char *why, size_t len);
 
+/* Reason if this backend has a known deviation on behaviour `row` (platforms/known.c), else NULL. */
+const char *pm_known_deviation(const struct pm_caps *c, const char *row);
+
 /* Building blocks shared by the ops tables (platforms/common.c). */
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p);
 struct pm_vm *pm_plat_no_vm(const struct pm_platform *p);

@@ -183,4 +183,50 @@ TEST_F(guest, punch_whole_file_seen_by_guest)
 	ASSERT_GUEST_DONE(vcpu);
 }
 
+static void guest_read_one(uint64_t gpa, uint64_t a1, uint64_t a2)
+{
+	(void)a1, (void)a2;
+	GUEST_SYNC_VALS(1, pm_guest_read64((void *)gpa), 0, 0);
+	pm_guest_write64((void *)gpa, 0x600d);
+}
+
+/*
+ * An MMAP guest_memfd makes the memslot gmem-only: the guest's memory *is*
+ * the guest_memfd, whatever userspace_addr says. Upstream's 6.18
+ * test_guest_memfd_guest binds with userspace_addr NULL and expects the guest
+ * to see what the host wrote through the gmem mapping, and the host to see the
+ * guest's write. The other rows here bind userspace_addr to the gmem mapping
+ * itself, so they cannot tell the two paths apart; this one can.
+ */
+TEST_F(guest, gmem_only_slot_serves_guest_memfd)
+{
+	const uint64_t gpa = GMEM_GPA + (1ULL << 30);
+	struct pm_vcpu *vcpu;
+	struct pm_exit e;
+	uint64_t *host;
+	bool ok;
+	int fd;
+
+	fd = self->p->create_private_mem(self->vm, PM_PAGE_2M, variant->need.gmem_flags);
+	ASSERT_LE(0, fd);
+	host = mmap(NULL, PM_PAGE_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, host);
+	host[0] = 0xfeedface;
+	ASSERT_EQ(0, pm_set_region2(self->vm, SLOT + 1, KVM_MEM_GUEST_MEMFD, gpa, PM_PAGE_2M,
+				    NULL, fd, 0));
+	ASSERT_EQ(0, pm_vm_map(self->vm, gpa, PM_PAGE_2M, variant->guest_page));
+	vcpu = pm_vcpu_add(self->vm, guest_read_one, gpa, 0, 0);
+	ASSERT_NE(NULL, vcpu);
+	pm_vcpu_run(vcpu, &e);
+	ok = e.result == PM_RUN_SYNC && e.rep.vals[1] == 0xfeedface;
+	if (ok) {
+		pm_vcpu_run(vcpu, &e);
+		ok = e.result == PM_RUN_DONE && host[0] == 0x600d;
+	}
+	PM_VERDICT("gmem-only-slot", ok, "gmem-only slot: %s, guest read 0x%llx, host sees 0x%llx",
+		   e.msg, (unsigned long long)e.rep.vals[1], (unsigned long long)host[0]);
+	munmap(host, PM_PAGE_2M);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
