@@ -37,7 +37,8 @@ CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie
 # fixed link address: every binary that runs guest code is linked -no-pie.
 LDFLAGS_COMMON := -no-pie
 
-COLLECTIONS := guest_memfd vmlib
+# Every directory under conformance/ with a Makefile is a kselftest collection.
+COLLECTIONS := $(sort $(patsubst conformance/%/Makefile,%,$(wildcard conformance/*/Makefile)))
 CONF_OUT := $(BUILD)/conformance
 TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report
 SHIM := $(BUILD)/deviant.so
@@ -104,9 +105,11 @@ $(BUILD)/privmem-report: scripts/report/privmem-report.c
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $< -ljansson
 
-$(SHIM): conformance/deviant/shim.c conformance/deviant/deviations.h $(KSRC_STAMP)
+# The core (shim.c) plus one module per conformance area.
+SHIM_SRCS := $(wildcard conformance/deviant/*.c)
+$(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(KSRC_STAMP)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ conformance/deviant/shim.c -ldl
+	@$(CC) $(CFLAGS_COMMON) -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
 
 # ---- running --------------------------------------------------------------------------
 caps: $(BUILD)/privmem-caps

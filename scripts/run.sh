@@ -5,6 +5,7 @@
 # The directory appears only when complete (built under a temporary name).
 #
 # Environment: RESULTS=<dir> (default results), PRIVMEM_TIMEOUT=<s per binary> (60),
+#   PRIVMEM_JOBS=<binaries run at once> (nproc),
 #   PRIVMEM_DEVIATION / PRIVMEM_ENV + LD_PRELOAD are passed through (scripts/check.sh).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,12 +47,13 @@ trap 'echo "privmem run: interrupted; nothing written" >&2; exit 130' INT TERM
 linebuf=""
 command -v stdbuf >/dev/null && linebuf="stdbuf -oL -eL"
 
-start=$(date +%s.%N)
-for bin in "$build"/conformance/*/*_test; do
+# One binary: its KTAP log and a .meta with exit status and duration.
+run_binary() {
+	local bin=$1 coll name t0 t1 rc
 	coll=$(basename "$(dirname "$bin")")
 	name=$(basename "$bin")
 	mkdir -p "$tmp/ktap/$coll"
-	[ $quiet = 1 ] || printf '  RUN      %s/%s\n' "$coll" "$name" >&2
+	[ "$quiet" = 1 ] || printf '  RUN      %s/%s\n' "$coll" "$name" >&2
 	t0=$(date +%s.%N)
 	(cd "$(dirname "$bin")" && timeout -k 5 "$timeout_s" $linebuf "./$name") \
 		>"$tmp/ktap/$coll/$name.ktap" 2>&1
@@ -63,7 +65,13 @@ for bin in "$build"/conformance/*/*_test; do
 		[ $rc = 124 ] || [ $rc = 137 ] && echo "timeout=1"
 		[ -n "${PRIVMEM_DEVIATION:-}" ] && echo "deviation=$PRIVMEM_DEVIATION"
 	} >"$tmp/ktap/$coll/$name.meta"
-done
+}
+export -f run_binary
+export tmp quiet timeout_s linebuf
+
+# Binaries are independent processes (each test forks its own VM): run one per CPU.
+start=$(date +%s.%N)
+ls -1 "$build"/conformance/*/*_test | xargs -P "${PRIVMEM_JOBS:-$(nproc)}" -I{} bash -c 'run_binary "$1"' _ {}
 end=$(date +%s.%N)
 echo "$end - $start" | bc >"$tmp/wall_seconds"
 

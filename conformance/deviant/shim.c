@@ -5,58 +5,59 @@
  * can fail. This is the only mock of the kernel in privmem, and it exists for
  * that purpose alone.
  *
- *   PRIVMEM_DEVIATION=<name>   inject one deviation (see deviations.h)
- *   PRIVMEM_DEVIATION=list     print "name<TAB>description" lines and exit
+ *   PRIVMEM_DEVIATION=<name>   inject one deviation
+ *   PRIVMEM_DEVIATION=list     print "name<TAB>area<TAB>description" lines and exit
  *   PRIVMEM_ENV=no-kvm         /dev/kvm is absent (ENOENT): everything must SKIP
+ *
+ * This file is the core: it interposes the libc calls the suite makes, tracks
+ * guest_memfd and vCPU fds, and hands every call to the module (one per
+ * conformance area, see shim.h) that owns the active deviation.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "deviations.h"
+#include "shim.h"
 
 /* The 64-bit aliases below need not repeat glibc's nonnull/leaf attributes. */
 #pragma GCC diagnostic ignored "-Wmissing-attributes"
 
-/* Names contain '-', so the enum is keyed by index into this table. */
-static const struct { const char *name, *desc; } table[] = {
-#define DEV_ROW(name, desc) { #name, desc },
-	PM_DEVIATIONS(DEV_ROW)
-#undef DEV_ROW
-};
-
-static int active = -1;		/* index into table, -1: none */
+#define MAX_MODULES 16
+static const struct shim_module *modules[MAX_MODULES];
+static int nr_modules;
+static const struct shim_module *owner;	/* module of the active deviation */
+static const char *active;		/* its name */
 static bool no_kvm;
 
 #define MAX_FD 4096
-static struct gmem {
-	bool gmem, bound;
-	uint64_t size, flags;
-	ino_t ino;
-} fds[MAX_FD];
-static ino_t first_ino;
-
-/* vCPU fds and their kvm_run mappings, for deviations on KVM_RUN. */
-static struct kvm_run *vcpu_run[MAX_FD];
+static struct shim_gmem gmems[MAX_FD];
+static struct kvm_run *vcpu_runs[MAX_FD];
 static bool is_vcpu[MAX_FD];
 
-static bool is(const char *name)
+void shim_register(const struct shim_module *m)
 {
-	if (active < 0 || strcmp(table[active].name, name))
-		return false;
+	if (nr_modules == MAX_MODULES) {
+		fprintf(stderr, "privmem-deviant: too many modules\n");
+		exit(2);
+	}
+	modules[nr_modules++] = m;
+}
+
+bool shim_is(const char *name)
+{
 	static bool said;
+
+	if (!active || strcmp(active, name))
+		return false;
 	if (!said) {
 		said = true;
 		fprintf(stderr, "# privmem-deviant: injecting %s\n", name);
@@ -64,12 +65,18 @@ static bool is(const char *name)
 	return true;
 }
 
-static struct gmem *gm(int fd)
+struct shim_gmem *shim_gmem(int fd)
 {
-	return fd >= 0 && fd < MAX_FD && fds[fd].gmem ? &fds[fd] : NULL;
+	return fd >= 0 && fd < MAX_FD && gmems[fd].gmem ? &gmems[fd] : NULL;
 }
 
-__attribute__((constructor)) static void init(void)
+struct kvm_run *shim_vcpu_run(int fd)
+{
+	return fd >= 0 && fd < MAX_FD ? vcpu_runs[fd] : NULL;
+}
+
+/* After the modules have registered (their constructors run first). */
+__attribute__((constructor(200))) static void init(void)
 {
 	const char *want = getenv("PRIVMEM_DEVIATION");
 	const char *env = getenv("PRIVMEM_ENV");
@@ -77,72 +84,141 @@ __attribute__((constructor)) static void init(void)
 	no_kvm = env && !strcmp(env, "no-kvm");
 	if (!want || !*want)
 		return;
-	if (!strcmp(want, "list")) {
-		for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-			printf("%s\t%s\n", table[i].name, table[i].desc);
+	for (int m = 0; m < nr_modules; m++)
+		for (const struct shim_dev *d = modules[m]->devs; d->name; d++) {
+			if (!strcmp(want, "list"))
+				printf("%s\t%s\t%s\n", d->name, modules[m]->area, d->desc);
+			else if (!strcmp(want, d->name))
+				owner = modules[m], active = d->name;
+		}
+	if (!strcmp(want, "list"))
 		exit(0);
-	}
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(table[i].name, want))
-			active = i;
-	if (active < 0) {
+	if (!owner) {
 		fprintf(stderr, "privmem-deviant: unknown deviation '%s' (PRIVMEM_DEVIATION=list)\n", want);
 		exit(2);
 	}
 }
 
-#define REAL(ret, name, ...) \
-	static ret (*real_##name)(__VA_ARGS__); \
-	if (!real_##name) real_##name = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name)
+/* ---- the real functions ------------------------------------------------------------ */
 
-static long fake_ok(int fd, size_t n)
+static void *real_sym(enum shim_call c)
 {
-	(void)fd;
-	return n;
+	static const char *const names[SC_NR] = {
+		[SC_IOCTL] = "ioctl", [SC_OPEN] = "open", [SC_CLOSE] = "close",
+		[SC_DUP] = "dup", [SC_DUP2] = "dup2", [SC_FSTAT] = "fstat",
+		[SC_FCNTL] = "fcntl", [SC_READ] = "read", [SC_WRITE] = "write",
+		[SC_PREAD] = "pread", [SC_PWRITE] = "pwrite", [SC_LSEEK] = "lseek",
+		[SC_FTRUNCATE] = "ftruncate", [SC_FSYNC] = "fsync",
+		[SC_FALLOCATE] = "fallocate", [SC_FCHMOD] = "fchmod",
+		[SC_MMAP] = "mmap", [SC_MUNMAP] = "munmap", [SC_MPROTECT] = "mprotect",
+		[SC_MREMAP] = "mremap", [SC_MADVISE] = "madvise", [SC_MLOCK] = "mlock",
+		[SC_MLOCK2] = "mlock2", [SC_MUNLOCK] = "munlock",
+		[SC_MEMFD_CREATE] = "memfd_create", [SC_SYSCALL] = "syscall",
+		[SC_PROCESS_VM_READV] = "process_vm_readv",
+		[SC_PROCESS_VM_WRITEV] = "process_vm_writev", [SC_PTRACE] = "ptrace",
+		[SC_VMSPLICE] = "vmsplice", [SC_SPLICE] = "splice", [SC_FORK] = "fork",
+		[SC_UNSHARE] = "unshare", [SC_MBIND] = "mbind",
+		[SC_GET_MEMPOLICY] = "get_mempolicy", [SC_SET_MEMPOLICY] = "set_mempolicy",
+		[SC_MOVE_PAGES] = "move_pages",
+	};
+	static void *cache[SC_NR];
+
+	if (!cache[c])
+		cache[c] = dlsym(RTLD_NEXT, names[c]);
+	if (!cache[c]) {
+		fprintf(stderr, "privmem-deviant: no real %s\n", names[c]);
+		abort();
+	}
+	return cache[c];
 }
 
-/* ---- ioctl: creation, caps, binding ------------------------------------------ */
+/* Every interposed function has at most 7 arguments, all passed as longs. */
+typedef long (*fn7)(long, long, long, long, long, long, long);
 
-static int create_gmem(int vmfd, struct kvm_create_guest_memfd *g,
-		       int (*real)(int, unsigned long, ...))
+long shim_real(enum shim_call c, const long a[SHIM_NARGS])
 {
-	struct kvm_create_guest_memfd copy = *g;
-	long page = getpagesize();
-	int fd;
+	void *f = real_sym(c);
 
-	if (is("create-unaligned-size") && copy.size % page)
-		copy.size = (copy.size + page - 1) / page * page;
-	if (is("create-size-zero") && copy.size == 0)
-		copy.size = page;
-	if (is("create-negative-size") && (int64_t)copy.size < 0)
-		copy.size = page;
-	if (is("unadvertised-flag")) {
-		int valid = real(vmfd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-
-		copy.flags &= valid > 0 ? (uint64_t)valid : 0;
+	/*
+	 * mmap returns a pointer, lseek an off_t, the others int/ssize_t/long: all
+	 * returned in the same register on x86-64; narrower ones are sign-extended here.
+	 */
+	switch (c) {
+	case SC_MMAP: case SC_MREMAP: case SC_LSEEK: case SC_SYSCALL: case SC_PTRACE:
+	case SC_READ: case SC_WRITE: case SC_PREAD: case SC_PWRITE:
+	case SC_PROCESS_VM_READV: case SC_PROCESS_VM_WRITEV: case SC_VMSPLICE:
+	case SC_SPLICE: case SC_GET_MEMPOLICY: case SC_MBIND: case SC_SET_MEMPOLICY:
+	case SC_MOVE_PAGES:
+		return ((fn7)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+	default:
+		return (int)((fn7)f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
 	}
-	if (is("advertised-flag-rejected") && (copy.flags & GUEST_MEMFD_FLAG_INIT_SHARED)) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (int i = 0; i < 6; i++)
-		if (copy.reserved[i] && is("reserved-eperm")) {
-			errno = EPERM;
-			return -1;
-		}
-	fd = real(vmfd, KVM_CREATE_GUEST_MEMFD, &copy);
-	if (fd >= 0 && fd < MAX_FD) {
-		struct stat st;
-
-		fds[fd] = (struct gmem){ .gmem = true, .size = copy.size, .flags = copy.flags };
-		if (!fstat(fd, &st)) {
-			fds[fd].ino = st.st_ino;
-			if (!first_ino)
-				first_ino = st.st_ino;
-		}
-	}
-	return fd;
 }
+
+/* Bookkeeping every run needs, deviation or not. */
+static void track(enum shim_call c, const long a[SHIM_NARGS], long ret)
+{
+	int fd = (int)a[0];
+
+	switch (c) {
+	case SC_IOCTL:
+		if (a[1] == (long)KVM_CREATE_GUEST_MEMFD && ret >= 0 && ret < MAX_FD) {
+			const struct kvm_create_guest_memfd *g = (void *)a[2];
+			struct stat st;
+
+			gmems[ret] = (struct shim_gmem){ .gmem = true, .size = g->size,
+							.flags = g->flags };
+			if (!((int (*)(int, struct stat *))real_sym(SC_FSTAT))(ret, &st))
+				gmems[ret].ino = st.st_ino;
+		} else if (a[1] == (long)KVM_CREATE_VCPU && ret >= 0 && ret < MAX_FD) {
+			is_vcpu[ret] = true;
+		} else if (a[1] == (long)KVM_SET_USER_MEMORY_REGION2 && ret == 0) {
+			const struct kvm_userspace_memory_region2 *r = (void *)a[2];
+
+			if ((r->flags & KVM_MEM_GUEST_MEMFD) && shim_gmem(r->guest_memfd))
+				gmems[r->guest_memfd].bound = r->memory_size != 0;
+		}
+		break;
+	case SC_CLOSE:
+		if (ret == 0 && fd >= 0 && fd < MAX_FD) {
+			gmems[fd].gmem = false;
+			is_vcpu[fd] = false;
+			vcpu_runs[fd] = NULL;
+		}
+		break;
+	case SC_MMAP:
+		fd = (int)a[4];
+		if (fd >= 0 && fd < MAX_FD && is_vcpu[fd] && (void *)ret != MAP_FAILED && a[5] == 0)
+			vcpu_runs[fd] = (void *)ret;
+		break;
+	default:
+		break;
+	}
+}
+
+static long call(enum shim_call c, long a[SHIM_NARGS])
+{
+	long ret;
+
+	if (owner && owner->before && owner->before(c, a, &ret))
+		return ret;
+	ret = shim_real(c, a);
+	if (ret != -1 || c == SC_MMAP)
+		track(c, a, ret);
+	if (owner && owner->after) {
+		int saved = errno;
+
+		owner->after(c, a, &ret);
+		if (ret == -1 && errno == 0)
+			errno = saved;
+	}
+	return ret;
+}
+
+#define CALL(c, ...) ({ long __a[SHIM_NARGS] = { __VA_ARGS__ }; call((c), __a); })
+#define L(x) ((long)(x))
+
+/* ---- interposed functions ------------------------------------------------------------ */
 
 int ioctl(int fd, unsigned long req, ...)
 {
@@ -152,300 +228,154 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	REAL(int, ioctl, int, unsigned long, ...);
-
-	if (req == KVM_CREATE_GUEST_MEMFD)
-		return create_gmem(fd, arg, real_ioctl);
-	if (req == KVM_CHECK_EXTENSION && (long)arg == KVM_CAP_GUEST_MEMFD_FLAGS &&
-	    is("cap-hides-flags"))
-		return 0;
-	if (req == KVM_CREATE_VCPU) {
-		int vcpu = real_ioctl(fd, req, arg);
-
-		if (vcpu >= 0 && vcpu < MAX_FD)
-			is_vcpu[vcpu] = true;
-		return vcpu;
-	}
-	if (req == KVM_RUN && fd < MAX_FD && vcpu_run[fd] && is("io-exits-lost")) {
-		int ret;
-
-		/* The guest continues after its OUT as if the host had handled it. */
-		do
-			ret = real_ioctl(fd, req, arg);
-		while (ret == 0 && vcpu_run[fd]->exit_reason == KVM_EXIT_IO);
-		return ret;
-	}
-	if (req == KVM_RUN && fd < MAX_FD && vcpu_run[fd] && is("run-ignores-timeout")) {
-		int ret;
-
-		/* Swallow EINTR and the immediate_exit request: a stuck guest stays stuck. */
-		for (;;) {
-			ret = real_ioctl(fd, req, arg);
-			if (ret == 0 || errno != EINTR)
-				return ret;
-			vcpu_run[fd]->immediate_exit = 0;
-		}
-	}
-	if (req == KVM_SET_USER_MEMORY_REGION2) {
-		struct kvm_userspace_memory_region2 *r = arg;
-		int ret = real_ioctl(fd, req, arg);
-
-		if (!ret && (r->flags & KVM_MEM_GUEST_MEMFD) && gm(r->guest_memfd))
-			fds[r->guest_memfd].bound = r->memory_size != 0;
-		return ret;
-	}
-	return real_ioctl(fd, req, arg);
-}
-
-/* ---- open/close/stat/fcntl ------------------------------------------------------ */
-
-static int reopen(const char *path)
-{
-	int fd;
-
-	if (sscanf(path, "/proc/self/fd/%d", &fd) == 1 && gm(fd) && is("reopen-allowed"))
-		return dup(fd);
-	return -1;
+	return CALL(SC_IOCTL, fd, L(req), L(arg));
 }
 
 int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
-	int fd;
 
 	va_start(ap, flags);
 	mode = va_arg(ap, mode_t);
 	va_end(ap);
-	REAL(int, open, const char *, int, ...);
 	if (no_kvm && !strcmp(path, "/dev/kvm")) {
 		errno = ENOENT;
 		return -1;
 	}
-	fd = reopen(path);
-	return fd >= 0 ? fd : real_open(path, flags, mode);
+	return CALL(SC_OPEN, L(path), flags, mode);
 }
-
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
-int close(int fd)
-{
-	REAL(int, close, int);
-	if (fd >= 0 && fd < MAX_FD) {
-		fds[fd].gmem = false;
-		is_vcpu[fd] = false;
-		vcpu_run[fd] = NULL;
-	}
-	return real_close(fd);
-}
-
-static void fix_stat(int fd, struct stat *st)
-{
-	struct gmem *g = gm(fd);
-
-	if (!g)
-		return;
-	if (is("same-inode") && first_ino)
-		st->st_ino = first_ino;
-	if (is("wrong-size"))
-		st->st_size -= getpagesize();
-	if (is("blksize-512"))
-		st->st_blksize = 512;
-}
-
-int fstat(int fd, struct stat *st)
-{
-	REAL(int, fstat, int, struct stat *);
-	int ret = real_fstat(fd, st);
-
-	if (!ret)
-		fix_stat(fd, st);
-	return ret;
-}
-
+int close(int fd) { return CALL(SC_CLOSE, fd); }
+int dup(int fd) { return CALL(SC_DUP, fd); }
+int dup2(int fd, int to) { return CALL(SC_DUP2, fd, to); }
+int fstat(int fd, struct stat *st) { return CALL(SC_FSTAT, fd, L(st)); }
 
 int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
 	long arg;
-	int ret;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, long);
 	va_end(ap);
-	REAL(int, fcntl, int, int, ...);
-	if (gm(fd) && cmd == F_GET_SEALS && is("seals-supported"))
-		return 0;
-	ret = real_fcntl(fd, cmd, arg);
-	if (gm(fd) && cmd == F_GETFL && ret >= 0 && is("fd-readonly"))
-		ret = (ret & ~O_ACCMODE) | O_RDONLY;
-	return ret;
+	return CALL(SC_FCNTL, fd, cmd, arg);
 }
-
 int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
-/* ---- read/write/seek/truncate/sync ------------------------------------------------- */
-
-ssize_t read(int fd, void *buf, size_t n)
-{
-	REAL(ssize_t, read, int, void *, size_t);
-	if (gm(fd) && is("read-succeeds")) {
-		memset(buf, 0, n);
-		return fake_ok(fd, n);
-	}
-	return real_read(fd, buf, n);
-}
-
-ssize_t write(int fd, const void *buf, size_t n)
-{
-	REAL(ssize_t, write, int, const void *, size_t);
-	if (gm(fd) && is("write-succeeds"))
-		return fake_ok(fd, n);
-	return real_write(fd, buf, n);
-}
-
-ssize_t pread(int fd, void *buf, size_t n, off_t off)
-{
-	REAL(ssize_t, pread, int, void *, size_t, off_t);
-	if (gm(fd) && is("pread-succeeds")) {
-		memset(buf, 0, n);
-		return fake_ok(fd, n);
-	}
-	return real_pread(fd, buf, n, off);
-}
-
+ssize_t read(int fd, void *buf, size_t n) { return CALL(SC_READ, fd, L(buf), L(n)); }
+ssize_t write(int fd, const void *buf, size_t n) { return CALL(SC_WRITE, fd, L(buf), L(n)); }
+ssize_t pread(int fd, void *buf, size_t n, off_t off) { return CALL(SC_PREAD, fd, L(buf), L(n), off); }
 ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
-
-ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
-{
-	REAL(ssize_t, pwrite, int, const void *, size_t, off_t);
-	if (gm(fd) && is("pread-succeeds"))
-		return fake_ok(fd, n);
-	return real_pwrite(fd, buf, n, off);
-}
-
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) { return CALL(SC_PWRITE, fd, L(buf), L(n), off); }
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
-
-off_t lseek(int fd, off_t off, int whence)
-{
-	REAL(off_t, lseek, int, off_t, int);
-	if (gm(fd) && is("lseek-succeeds"))
-		return whence == SEEK_SET ? off : 0;
-	return real_lseek(fd, off, whence);
-}
-
+off_t lseek(int fd, off_t off, int whence) { return CALL(SC_LSEEK, fd, off, whence); }
 off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
-
-int ftruncate(int fd, off_t len)
-{
-	REAL(int, ftruncate, int, off_t);
-	if (gm(fd) && is("ftruncate-resizes"))
-		return 0;
-	return real_ftruncate(fd, len);
-}
-
+int ftruncate(int fd, off_t len) { return CALL(SC_FTRUNCATE, fd, len); }
 int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
-
-int fsync(int fd)
-{
-	REAL(int, fsync, int);
-	if (gm(fd) && is("fsync-succeeds"))
-		return 0;
-	return real_fsync(fd);
-}
-
-int fdatasync(int fd)
-{
-	REAL(int, fdatasync, int);
-	if (gm(fd) && is("fsync-succeeds"))
-		return 0;
-	return real_fdatasync(fd);
-}
-
-/* ---- mmap --------------------------------------------------------------------------- */
-
-static void *anon(void *addr, size_t len, int prot, int flags)
-{
-	REAL(void *, mmap, void *, size_t, int, int, int, off_t);
-	return real_mmap(addr, len, prot, (flags & ~MAP_FILE) | MAP_ANONYMOUS, -1, 0);
-}
+int fsync(int fd) { return CALL(SC_FSYNC, fd); }
+int fdatasync(int fd) __attribute__((alias("fsync")));
+int fallocate(int fd, int mode, off_t off, off_t len) { return CALL(SC_FALLOCATE, fd, mode, off, len); }
+int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));
+int fchmod(int fd, mode_t mode) { return CALL(SC_FCHMOD, fd, mode); }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	struct gmem *g = gm(fd);
-	void *p;
-
-	REAL(void *, mmap, void *, size_t, int, int, int, off_t);
-	if (g && (g->flags & GUEST_MEMFD_FLAG_MMAP) && is("mmap-refused")) {
-		errno = ENODEV;
-		return MAP_FAILED;
-	}
-	if (g && (g->flags & GUEST_MEMFD_FLAG_INIT_SHARED) && (flags & MAP_SHARED) &&
-	    is("mmap-detached"))
-		return anon(addr, len, prot, flags);
-	if (g && !(g->flags & GUEST_MEMFD_FLAG_MMAP) && is("mmap-without-flag"))
-		return anon(addr, len, prot, flags);
-	if (g && (flags & MAP_PRIVATE) && is("mmap-private"))
-		return anon(addr, len, prot, flags);
-	if (g && (g->flags & GUEST_MEMFD_FLAG_MMAP) && !(g->flags & GUEST_MEMFD_FLAG_INIT_SHARED) &&
-	    is("private-pages-mappable"))
-		return anon(addr, len, prot, flags);
-	p = real_mmap(addr, len, prot, flags, fd, off);
-	if (fd >= 0 && fd < MAX_FD && is_vcpu[fd] && p != MAP_FAILED && off == 0)
-		vcpu_run[fd] = p;
-	if (g && p != MAP_FAILED && (uint64_t)off + len > g->size && is("no-sigbus-past-eof")) {
-		size_t keep = g->size > (uint64_t)off ? g->size - off : 0;
-
-		anon((char *)p + keep, len - keep, prot, MAP_SHARED | MAP_FIXED);
-	}
-	return p;
+	return (void *)CALL(SC_MMAP, L(addr), L(len), prot, flags, fd, off);
 }
-
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
+int munmap(void *addr, size_t len) { return CALL(SC_MUNMAP, L(addr), L(len)); }
+int mprotect(void *addr, size_t len, int prot) { return CALL(SC_MPROTECT, L(addr), L(len), prot); }
 
-/* ---- fallocate -------------------------------------------------------------------- */
-
-int fallocate(int fd, int mode, off_t off, off_t len)
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
-	struct gmem *g = gm(fd);
-	long page = getpagesize();
-	bool punch = mode & FALLOC_FL_PUNCH_HOLE;
+	va_list ap;
+	void *new_addr;
 
-	REAL(int, fallocate, int, int, off_t, off_t);
-	if (g && len == 0 && is("zero-len-accepted"))
-		return 0;
-	if (!g || len <= 0 || off < 0)
-		return real_fallocate(fd, mode, off, len);
-	if (mode == FALLOC_FL_KEEP_SIZE && (uint64_t)(off + len) <= g->size && is("alloc-enomem")) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (mode == 0 && is("alloc-without-keep-size"))
-		mode = FALLOC_FL_KEEP_SIZE;
-	if (mode == (FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE) && is("zero-range"))
-		return 0;
-	if (!punch && mode == FALLOC_FL_KEEP_SIZE && (uint64_t)(off + len) > g->size &&
-	    is("alloc-past-eof"))
-		return 0;
-	if (punch && (uint64_t)(off + len) > g->size && is("punch-past-eof-einval")) {
-		errno = EINVAL;
-		return -1;
-	}
-	if ((off % page || len % page) &&
-	    (punch ? is("punch-unaligned") : is("alloc-unaligned"))) {
-		off_t end = (off + len + page - 1) / page * page;
-
-		off = off / page * page;
-		len = end - off;
-	}
-	if (punch && (is("punch-noop") || (g->bound && is("punch-ignored-when-bound"))))
-		return 0;
-	if (punch && is("punch-too-much")) {
-		off = 0;
-		len = g->size;
-	}
-	return real_fallocate(fd, mode, off, len);
+	va_start(ap, flags);
+	new_addr = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+	va_end(ap);
+	return (void *)CALL(SC_MREMAP, L(old), L(old_len), L(new_len), flags, L(new_addr));
 }
 
-int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));
+int madvise(void *addr, size_t len, int advice) { return CALL(SC_MADVISE, L(addr), L(len), advice); }
+int mlock(const void *addr, size_t len) { return CALL(SC_MLOCK, L(addr), L(len)); }
+int mlock2(const void *addr, size_t len, unsigned int flags) { return CALL(SC_MLOCK2, L(addr), L(len), flags); }
+int munlock(const void *addr, size_t len) { return CALL(SC_MUNLOCK, L(addr), L(len)); }
+int memfd_create(const char *name, unsigned int flags) { return CALL(SC_MEMFD_CREATE, L(name), flags); }
+
+long syscall(long nr, ...)
+{
+	long a[SHIM_NARGS] = { nr };
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 1; i < SHIM_NARGS; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return call(SC_SYSCALL, a);
+}
+
+ssize_t process_vm_readv(pid_t pid, const struct iovec *l, unsigned long ln,
+			 const struct iovec *r, unsigned long rn, unsigned long flags)
+{
+	return CALL(SC_PROCESS_VM_READV, pid, L(l), L(ln), L(r), L(rn), L(flags));
+}
+
+ssize_t process_vm_writev(pid_t pid, const struct iovec *l, unsigned long ln,
+			  const struct iovec *r, unsigned long rn, unsigned long flags)
+{
+	return CALL(SC_PROCESS_VM_WRITEV, pid, L(l), L(ln), L(r), L(rn), L(flags));
+}
+
+long ptrace(int req, ...)
+{
+	va_list ap;
+	long pid, addr, data;
+
+	va_start(ap, req);
+	pid = va_arg(ap, long);
+	addr = va_arg(ap, long);
+	data = va_arg(ap, long);
+	va_end(ap);
+	return CALL(SC_PTRACE, req, pid, addr, data);
+}
+
+ssize_t vmsplice(int fd, const struct iovec *iov, size_t n, unsigned int flags)
+{
+	return CALL(SC_VMSPLICE, fd, L(iov), L(n), flags);
+}
+
+ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t len, unsigned int flags)
+{
+	return CALL(SC_SPLICE, in, L(in_off), out, L(out_off), L(len), flags);
+}
+
+pid_t fork(void) { return CALL(SC_FORK, 0); }
+int unshare(int flags) { return CALL(SC_UNSHARE, flags); }
+
+/* libnuma's numaif.h functions (the shim forwards to libnuma's own). */
+long mbind(void *addr, unsigned long len, int mode, const unsigned long *mask,
+	   unsigned long maxnode, unsigned int flags)
+{
+	return CALL(SC_MBIND, L(addr), L(len), mode, L(mask), L(maxnode), flags);
+}
+
+long get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode, void *addr,
+		   unsigned long flags)
+{
+	return CALL(SC_GET_MEMPOLICY, L(mode), L(mask), L(maxnode), L(addr), L(flags));
+}
+
+long set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode)
+{
+	return CALL(SC_SET_MEMPOLICY, mode, L(mask), L(maxnode));
+}
+
+long move_pages(int pid, unsigned long count, void **pages, const int *nodes,
+		int *status, int flags)
+{
+	return CALL(SC_MOVE_PAGES, pid, L(count), L(pages), L(nodes), L(status), flags);
+}
