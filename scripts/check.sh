@@ -54,6 +54,20 @@ p=$(count "$run" pass) f=$(count "$run" fail) s=$(count "$run" skip)
 x=$(count "$run" xfail)
 passed=$((passed + p + x)) failed=$((failed + f)) skipped=$((skipped + s))
 
+# ---- 1b. every test is a listed behaviour row, and every listed row ran or SKIPped ----------
+unlisted=$(jq -r '.summary.unlisted_tests // [] | length' "$run/results.json")
+notrun=$(jq -r '.summary.rows_not_run // 0' "$run/results.json")
+nrows=$(jq -r '.summary.rows_total // 0' "$run/results.json")
+if [ "$nrows" -gt 0 ] && [ "$unlisted" = 0 ] && [ "$notrun" = 0 ]; then
+	echo "  ok    $nrows behaviour rows in conformance/rows.tsv, every test listed, every row reported"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  behaviour table: $nrows rows, $notrun not run, $unlisted tests without a row:"
+	jq -r '(.summary.unlisted_tests // [])[] | "        unlisted: \(.)"' "$run/results.json"
+	jq -r '(.rows // [])[] | select(.status=="NOT-RUN") | "        not run:  \(.id)"' "$run/results.json"
+	failed=$((failed + 1))
+fi
+
 # ---- 2. deviations ---------------------------------------------------------------------
 echo
 echo "== deviant shim: every deviation must make the suite FAIL"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run every conformance binary and write results/<stamp>-<host>-<kernel>/:
-#   caps.json, ktap/<collection>/<binary>.{ktap,meta}, results.json, junit.xml, summary.md
+#   caps.json, rows.tsv, ktap/<collection>/<binary>.{ktap,meta}, results.json, junit.xml,
+#   summary.md
 # Exit 0 when nothing FAILed, 1 on any FAIL, 2 on bad input or setup errors.
 # The directory appears only when complete (built under a temporary name).
 #
@@ -41,6 +42,8 @@ trap cleanup EXIT
 trap 'echo "privmem run: interrupted; nothing written" >&2; exit 130' INT TERM
 
 "$build/privmem-caps" --quiet --json "$tmp/caps.json" || die "capability probe failed"
+# The behaviour table the report checks the run against (which rows ran, tests without a row).
+cp "$top/conformance/rows.tsv" "$tmp/rows.tsv" || die "cannot copy conformance/rows.tsv"
 
 # Line-buffer stdout so the harness's result lines and the diagnostics on
 # stderr land in the log in the order they happened.
