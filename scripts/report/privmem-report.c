@@ -47,6 +47,32 @@ struct test {
 	enum fail_kind kind;
 	char *reason;		/* NULL for a plain PASS */
 	long num;		/* TAP test number, 0 for synthesized entries */
+	/*
+	 * For a synthesized "missing" entry: the test the binary had started
+	 * when it died, so that its row, not just the binary, fails.
+	 */
+	const char *started;
+	const struct row *row;	/* the behaviour row it counts for, if any */
+};
+
+/*
+ * A behaviour row of RUN_DIR/rows.tsv.  Its tests are the variants of one
+ * harness test: "<fixture>.<variant>.<test>" and "<fixture>.<test>" both
+ * count for the row "<fixture>.<test>".
+ */
+enum row_status { RS_PASS, RS_FAIL, RS_SKIP, RS_NOT_RUN, RS_NR };
+static const char *const rs_name[RS_NR] = { "PASS", "FAIL", "SKIP", "NOT-RUN" };
+
+enum { RF_ID, RF_AREA, RF_EXPECTATION, RF_SOURCE, RF_NEEDS, ROW_FIELDS };
+static const char *const row_field[ROW_FIELDS] = { "id", "area", "expectation", "source", "needs" };
+
+struct row {
+	char *field[ROW_FIELDS];	/* id, area, ... as in rows.tsv */
+	size_t line;
+	enum row_status st;
+	int count[ST_NR];
+	char **reasons;			/* distinct SKIP reasons, first seen first */
+	size_t nreasons;
 };
 
 struct binary {
@@ -70,6 +96,12 @@ struct run {
 	int count[ST_NR];
 	double seconds;
 	char generated[32];
+	/* Behaviour rows: only when RUN_DIR/rows.tsv exists (have_rows). */
+	bool have_rows;
+	struct row *rows;
+	size_t nrows, nunlisted;
+	json_t *row_index;	/* id -> position in rows */
+	int row_count[RS_NR];
 };
 
 static bool failing(int st) { return st == ST_FAIL || st == ST_XPASS; }
@@ -346,8 +378,8 @@ static bool is_word(const char *p, const char *w)
 	return p && !strncmp(p, w, n) && (p[n] == ' ' || p[n] == '\0');
 }
 
-static void add_test(struct binary *b, char *name, enum status st,
-		     enum fail_kind kind, char *reason, long num)
+static struct test *add_test(struct binary *b, char *name, enum status st,
+			     enum fail_kind kind, char *reason, long num)
 {
 	static const char mark[] = "\n[... truncated]";
 
@@ -357,7 +389,8 @@ static void add_test(struct binary *b, char *name, enum status st,
 	}
 	if (reason && strlen(reason) > REASON_MAX)
 		strcpy(reason + utf8_cut(reason, REASON_MAX - strlen(mark)), mark);
-	b->tests[b->ntests++] = (struct test){ name, st, kind, reason, num };
+	b->tests[b->ntests] = (struct test){ name, st, kind, reason, num, NULL, NULL };
+	return &b->tests[b->ntests++];
 }
 
 static char *exit_str(const struct binary *b)
@@ -401,6 +434,7 @@ static void add_missing(struct binary *b, const char *run_name, const struct sbu
 	bool *seen = xcalloc((b->planned + 1) * sizeof(*seen));
 	size_t nmissing = 0, nonblank = 0;
 	struct sbuf r = { 0 };
+	struct test *t;
 
 	for (size_t i = 0; i < b->ntests; i++)
 		if (b->tests[i].num >= 1 && b->tests[i].num <= b->planned)
@@ -414,7 +448,8 @@ static void add_missing(struct binary *b, const char *run_name, const struct sbu
 			sb_line(&r, xasprintf("last started: %s", run_name));
 		if (nmissing == 1 && diag->len)
 			sb_line(&r, diag->s);
-		add_test(b, xasprintf("%s.missing_%ld", b->name, k), ST_FAIL, kind, sb_steal(&r), 0);
+		t = add_test(b, xasprintf("%s.missing_%ld", b->name, k), ST_FAIL, kind, sb_steal(&r), 0);
+		t->started = nmissing == 1 ? run_name : NULL;
 	}
 	if (!nmissing && run_name) {
 		sb_line(&r, no_result_reason(b));
@@ -670,6 +705,127 @@ static void load_caps(struct run *r)
 		r->platforms = json_object_get(r->caps, "platforms");
 }
 
+/* ---- behaviour rows ----------------------------------------------------- */
+
+/* "<fixture>.<test>": exactly one dot, both parts non-empty, no blanks. */
+static bool valid_row_id(const char *id)
+{
+	const char *dot = strchr(id, '.');
+
+	return dot && dot != id && dot[1] && !strchr(dot + 1, '.') && !id[strcspn(id, " \t")];
+}
+
+/*
+ * One "id area expectation source needs" line.  Strict, because a row
+ * silently lost to a typo would read as "not run" rather than as an error.
+ */
+static void parse_row(struct run *r, const char *line, size_t lineno)
+{
+	struct row w = { .line = lineno, .st = RS_NOT_RUN };
+	const char *p = line;
+	size_t nf = 1;
+	json_t *dup;
+
+	for (const char *t = line; (t = strchr(t, '\t')); t++)
+		nf++;
+	if (nf != ROW_FIELDS)
+		die(2, "rows.tsv:%zu: expected %d TAB-separated fields (id, area, expectation, source,"
+		    " needs), found %zu", lineno, ROW_FIELDS, nf);
+	for (int i = 0; i < ROW_FIELDS; i++) {
+		size_t len = strcspn(p, "\t");
+
+		w.field[i] = trim_dup(p, len);
+		if (!*w.field[i])
+			die(2, "rows.tsv:%zu: empty %s field", lineno, row_field[i]);
+		p += len + 1;
+	}
+	if (!valid_row_id(w.field[RF_ID]))
+		die(2, "rows.tsv:%zu: bad row id '%.60s' (want <fixture>.<test>)", lineno, w.field[RF_ID]);
+	dup = json_object_get(r->row_index, w.field[RF_ID]);
+	if (dup)
+		die(2, "rows.tsv:%zu: duplicate row id '%s' (first on line %zu)", lineno,
+		    w.field[RF_ID], r->rows[json_integer_value(dup)].line);
+	json_object_set_new(r->row_index, w.field[RF_ID], json_integer(r->nrows));
+	r->rows = xrealloc(r->rows, (r->nrows + 1) * sizeof(*r->rows));
+	r->rows[r->nrows++] = w;
+}
+
+/* RUN_DIR/rows.tsv is optional: runs from older runners have none. */
+static void load_rows(struct run *r)
+{
+	char *path = xasprintf("%s/rows.tsv", r->dir), **lines;
+	size_t n = 0;
+
+	lines = read_lines(path, &n);
+	if (!lines && errno == ENOENT)
+		return;
+	if (!lines)
+		die(2, "rows.tsv: %s", is_dir(path) ? "is a directory" : strerror(errno));
+	r->have_rows = true;
+	r->row_index = json_object();
+	for (size_t i = 0; i < n; i++)
+		if (lines[i][0] != '#' && *skip_ws(lines[i]))
+			parse_row(r, lines[i], i + 1);
+}
+
+/*
+ * The row a KTAP test counts for: "<first>.<last>" component of its name.
+ * Synthesized entries named after the binary (no dot) have none.
+ */
+static struct row *row_of(const struct run *r, const char *name)
+{
+	const char *dot = strchr(name, '.');
+	json_t *pos;
+
+	if (!dot)
+		return NULL;
+	pos = json_object_get(r->row_index, xasprintf("%.*s%s", (int)(dot - name), name,
+						       strrchr(name, '.')));
+	return pos ? &r->rows[json_integer_value(pos)] : NULL;
+}
+
+static void add_skip_reason(struct row *w, char *reason)
+{
+	for (size_t i = 0; i < w->nreasons; i++)
+		if (!strcmp(w->reasons[i], reason))
+			return;
+	w->reasons = xrealloc(w->reasons, (w->nreasons + 1) * sizeof(*w->reasons));
+	w->reasons[w->nreasons++] = reason;
+}
+
+/* A failing variant fails the row; any variant that ran makes it a PASS. */
+static enum row_status row_status(const struct row *w)
+{
+	if (w->count[ST_FAIL] || w->count[ST_XPASS])
+		return RS_FAIL;
+	if (w->count[ST_PASS] || w->count[ST_XFAIL])
+		return RS_PASS;
+	return w->count[ST_SKIP] ? RS_SKIP : RS_NOT_RUN;
+}
+
+/* Link every test to its row and count the rows' outcomes. */
+static void tally_rows(struct run *r)
+{
+	for (size_t i = 0; i < r->nbins; i++)
+		for (size_t j = 0; j < r->bins[i].ntests; j++) {
+			struct test *t = &r->bins[i].tests[j];
+			struct row *w = row_of(r, t->started ? t->started : t->name);
+
+			t->row = w;
+			if (!w) {
+				r->nunlisted++;
+				continue;
+			}
+			w->count[t->st]++;
+			if (t->st == ST_SKIP)
+				add_skip_reason(w, t->reason);
+		}
+	for (size_t i = 0; i < r->nrows; i++) {
+		r->rows[i].st = row_status(&r->rows[i]);
+		r->row_count[r->rows[i].st]++;
+	}
+}
+
 /* ---- outputs ---------------------------------------------------------- */
 
 static char *test_id(const struct binary *b, const struct test *t)
@@ -677,9 +833,51 @@ static char *test_id(const struct binary *b, const struct test *t)
 	return xasprintf("%s.%s.%s", b->coll, b->name, t->name);
 }
 
+static json_t *json_counts(const int count[ST_NR])
+{
+	return json_pack("{s:i, s:i, s:i, s:i, s:i}", "pass", count[ST_PASS], "fail", count[ST_FAIL],
+			 "skip", count[ST_SKIP], "xfail", count[ST_XFAIL], "xpass", count[ST_XPASS]);
+}
+
+/* "rows": every row of rows.tsv in file order, with its outcome. */
+static json_t *json_rows(const struct run *r)
+{
+	json_t *rows = json_array();
+
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		json_t *reasons = json_array();
+
+		for (size_t k = 0; k < w->nreasons; k++)
+			json_array_append_new(reasons, json_string(w->reasons[k]));
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+			"id", w->field[RF_ID], "area", w->field[RF_AREA],
+			"expectation", w->field[RF_EXPECTATION], "source", w->field[RF_SOURCE],
+			"needs", w->field[RF_NEEDS], "status", rs_name[w->st],
+			"counts", json_counts(w->count), "skip_reasons", reasons));
+	}
+	return rows;
+}
+
+/* The row counts and the tests no row claims, added to "summary". */
+static void json_row_summary(const struct run *r, json_t *summary)
+{
+	json_t *unlisted = json_array();
+
+	for (size_t i = 0; i < r->nbins; i++)
+		for (size_t j = 0; j < r->bins[i].ntests; j++)
+			if (!r->bins[i].tests[j].row)
+				json_array_append_new(unlisted,
+						      json_string(test_id(&r->bins[i], &r->bins[i].tests[j])));
+	json_object_update(summary, json_pack("{s:I, s:i, s:i, s:i, s:i, s:o}",
+		"rows_total", (json_int_t)r->nrows, "rows_pass", r->row_count[RS_PASS],
+		"rows_fail", r->row_count[RS_FAIL], "rows_skip", r->row_count[RS_SKIP],
+		"rows_not_run", r->row_count[RS_NOT_RUN], "unlisted_tests", unlisted));
+}
+
 static void write_json(const struct run *r, FILE *f)
 {
-	json_t *bins = json_array(), *tests = json_array(), *root;
+	json_t *bins = json_array(), *tests = json_array(), *summary, *rows = NULL, *root;
 
 	for (size_t i = 0; i < r->nbins; i++) {
 		const struct binary *b = &r->bins[i];
@@ -692,22 +890,34 @@ static void write_json(const struct run *r, FILE *f)
 			"reported", b->reported));
 		for (size_t j = 0; j < b->ntests; j++) {
 			const struct test *t = &b->tests[j];
-
-			json_array_append_new(tests, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}",
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}",
 				"id", test_id(b, t), "collection", b->coll, "binary", b->name,
-				"name", t->name, "status", st_name[t->st], "reason", t->reason));
+				"name", t->name, "status", st_name[t->st], "reason", t->reason);
+
+			/* Without rows.tsv the output stays exactly as before. */
+			if (o && r->have_rows)
+				json_object_set_new(o, "row", t->row ? json_string(t->row->field[RF_ID]) :
+						    json_null());
+			json_array_append_new(tests, o);
 		}
 	}
-	root = json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:{s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:f},"
-			 " s:o, s:o, s:O, s:O?}",
+	summary = json_pack("{s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:f}",
+		"total", (json_int_t)r->ntests, "pass", r->count[ST_PASS],
+		"fail", r->count[ST_FAIL], "skip", r->count[ST_SKIP], "xfail", r->count[ST_XFAIL],
+		"xpass", r->count[ST_XPASS], "binaries", (json_int_t)r->nbins, "seconds", r->seconds);
+	if (summary && r->have_rows) {
+		json_row_summary(r, summary);
+		rows = json_rows(r);
+	}
+	root = json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o*, s:O, s:O?}",
 		"format", "privmem-results", "version", 1,
 		"run", "dir", r->base, "generated", r->generated, "kernel", r->kernel, "host", r->host,
-		"summary", "total", (json_int_t)r->ntests, "pass", r->count[ST_PASS],
-		"fail", r->count[ST_FAIL], "skip", r->count[ST_SKIP], "xfail", r->count[ST_XFAIL],
-		"xpass", r->count[ST_XPASS], "binaries", (json_int_t)r->nbins, "seconds", r->seconds,
-		"binaries", bins, "tests", tests, "platforms", r->platforms, "caps", r->caps);
+		"summary", summary, "binaries", bins, "tests", tests, "rows", rows,
+		"platforms", r->platforms, "caps", r->caps);
 	/* Everything was sanitized to UTF-8, so a failed pack is a bug. */
-	if (!root || json_array_size(bins) != r->nbins || json_array_size(tests) != r->ntests)
+	if (!root || json_array_size(bins) != r->nbins || json_array_size(tests) != r->ntests ||
+	    json_array_size(rows) != r->nrows || (r->have_rows &&
+	    json_array_size(json_object_get(summary, "unlisted_tests")) != r->nunlisted))
 		die(2, "internal error: cannot encode results.json");
 	json_dumpf(root, f, JSON_FLAGS);
 	fputc('\n', f);
@@ -862,6 +1072,67 @@ static void md_cell(FILE *f, const char *s)
 	}
 }
 
+/* Areas in the order rows.tsv first names them. */
+static const char **row_areas(const struct run *r, size_t *na)
+{
+	const char **a = xcalloc(r->nrows * sizeof(*a));
+	size_t k;
+
+	*na = 0;
+	for (size_t i = 0; i < r->nrows; i++) {
+		for (k = 0; k < *na && strcmp(a[k], r->rows[i].field[RF_AREA]); k++)
+			;
+		if (k == *na)
+			a[(*na)++] = r->rows[i].field[RF_AREA];
+	}
+	return a;
+}
+
+static void md_rows(const struct run *r, FILE *f)
+{
+	size_t na;
+	const char **areas = row_areas(r, &na);
+
+	fprintf(f, "\n## Behaviour rows\n\n%zu rows listed in `rows.tsv`: %d pass, %d fail, %d skip only,"
+		" %d not run; %zu tests without a row.\n", r->nrows, r->row_count[RS_PASS],
+		r->row_count[RS_FAIL], r->row_count[RS_SKIP], r->row_count[RS_NOT_RUN], r->nunlisted);
+	if (na)
+		fputs("\n| Area | Rows | Pass | Fail | Skip | Not run |\n"
+		      "| --- | ---: | ---: | ---: | ---: | ---: |\n", f);
+	for (size_t k = 0; k < na; k++) {
+		int c[RS_NR] = { 0 }, n = 0;
+
+		for (size_t i = 0; i < r->nrows; i++)
+			if (!strcmp(r->rows[i].field[RF_AREA], areas[k]))
+				c[r->rows[i].st]++, n++;
+		fputs("| ", f);
+		md_cell(f, areas[k]);
+		fprintf(f, " | %d | %d | %d | %d | %d |\n", n, c[RS_PASS], c[RS_FAIL], c[RS_SKIP],
+			c[RS_NOT_RUN]);
+	}
+	if (r->row_count[RS_NOT_RUN])
+		fprintf(f, "\nRows not run (%d), no test maps to them:\n\n", r->row_count[RS_NOT_RUN]);
+	for (size_t i = 0; i < r->nrows; i++) {
+		if (r->rows[i].st != RS_NOT_RUN)
+			continue;
+		fputs("- `", f);
+		md_cell(f, r->rows[i].field[RF_ID]);
+		fputs("`: ", f);
+		md_cell(f, r->rows[i].field[RF_EXPECTATION]);
+		fputc('\n', f);
+	}
+	if (r->nunlisted)
+		fprintf(f, "\nTests without a row (%zu):\n\n", r->nunlisted);
+	for (size_t i = 0; i < r->nbins; i++)
+		for (size_t j = 0; j < r->bins[i].ntests; j++) {
+			if (r->bins[i].tests[j].row)
+				continue;
+			fputs("- `", f);
+			md_cell(f, test_id(&r->bins[i], &r->bins[i].tests[j]));
+			fputs("`\n", f);
+		}
+}
+
 static void write_markdown(const struct run *r, FILE *f)
 {
 	size_t ng, i;
@@ -888,6 +1159,8 @@ static void write_markdown(const struct run *r, FILE *f)
 		}
 		fputs("|\n", f);
 	}
+	if (r->have_rows)
+		md_rows(r, f);
 	if (r->count[ST_FAIL] + r->count[ST_XPASS])
 		fprintf(f, "\n## Failures (%d)\n\n| Test | Status | Reason |\n| --- | --- | --- |\n",
 			r->count[ST_FAIL] + r->count[ST_XPASS]);
@@ -945,6 +1218,11 @@ static void print_summary(const struct run *r, char *const paths[3])
 	printf("  %zu tests in %zu binaries (%.2fs): %d pass, %d fail, %d skip, %d xfail, %d xpass\n",
 	       r->ntests, r->nbins, r->seconds, r->count[ST_PASS], r->count[ST_FAIL],
 	       r->count[ST_SKIP], r->count[ST_XFAIL], r->count[ST_XPASS]);
+	if (r->have_rows)
+		printf("  rows: %zu listed: %d pass, %d fail, %d skip only, %d not run;"
+		       " %zu tests without a row\n",
+		       r->nrows, r->row_count[RS_PASS], r->row_count[RS_FAIL], r->row_count[RS_SKIP],
+		       r->row_count[RS_NOT_RUN], r->nunlisted);
 	if (fails)
 		printf("failures (%d):\n", fails);
 	for (size_t i = 0; i < r->nbins; i++)
@@ -991,12 +1269,15 @@ static int report(const char *dir)
 
 	/* Validate every input before creating any output. */
 	load_caps(&r);
+	load_rows(&r);
 	scan_run(&r);
 	for (size_t i = 0; i < r.nbins; i++) {
 		r.seconds += r.bins[i].seconds;
 		for (size_t j = 0; j < r.bins[i].ntests; j++, r.ntests++)
 			r.count[r.bins[i].tests[j].st]++;
 	}
+	if (r.have_rows)
+		tally_rows(&r);
 
 	/* Temp file + rename(2): readers never see a half-written output. */
 	for (int i = 0; i < 3; i++) {
@@ -1037,6 +1318,7 @@ static int report(const char *dir)
 /* ---- --diff ----------------------------------------------------------- */
 
 struct rtest { const char *id, *reason; int st; };
+struct rrow { const char *id; int st; };
 
 struct rfile {
 	const char *path, *kernel, *host;
@@ -1044,7 +1326,41 @@ struct rfile {
 	size_t n;
 	json_t *index;		/* id -> position in t; first occurrence wins */
 	int count[ST_NR];
+	bool has_rows;
+	struct rrow *rows;
+	size_t nrows;
+	json_t *row_index;	/* id -> position in rows */
 };
+
+/*
+ * "rows" of a results file, if it has them (runs without rows.tsv do not).
+ * Only what --diff compares is kept: id and status.
+ */
+static void load_result_rows(json_t *root, struct rfile *rf)
+{
+	json_t *rows = json_object_get(root, "rows"), *w;
+	size_t i;
+
+	if (!rows)
+		return;
+	if (!json_is_array(rows))
+		die(2, "%s: \"rows\" is not an array", rf->path);
+	rf->has_rows = true;
+	rf->nrows = json_array_size(rows);
+	rf->rows = xcalloc(rf->nrows * sizeof(*rf->rows));
+	rf->row_index = json_object();
+	json_array_foreach(rows, i, w) {
+		struct rrow *x = &rf->rows[i];
+
+		x->id = json_string_value(json_object_get(w, "id"));
+		for (x->st = 0; x->st < RS_NR && strcmp(jstr(w, "status"), rs_name[x->st]); x->st++)
+			;
+		if (!x->id || x->st == RS_NR)
+			die(2, "%s: rows[%zu]: missing \"id\" or unknown \"status\"", rf->path, i);
+		if (!json_object_get(rf->row_index, x->id))
+			json_object_set_new(rf->row_index, x->id, json_integer(i));
+	}
+}
 
 static void load_results(const char *arg, struct rfile *rf)
 {
@@ -1084,6 +1400,7 @@ static void load_results(const char *arg, struct rfile *rf)
 		if (!json_object_get(rf->index, x->id))
 			json_object_set_new(rf->index, x->id, json_integer(i));
 	}
+	load_result_rows(root, rf);
 }
 
 static const struct rtest *lookup(const struct rfile *rf, const char *id)
@@ -1108,6 +1425,48 @@ static bool in_section(int d, const struct rtest *was, const struct rtest *now)
 	case D_UNSKIP:	return was && now && was->st == ST_SKIP && now->st != ST_SKIP;
 	case D_ADDED:	return !was;
 	default:	return !now;
+	}
+}
+
+static const struct rrow *lookup_row(const struct rfile *rf, const char *id)
+{
+	json_t *pos = json_object_get(rf->row_index, id);
+
+	return pos ? &rf->rows[json_integer_value(pos)] : NULL;
+}
+
+enum { DR_CHANGED, DR_OLD_ONLY, DR_NEW_ONLY, DR_NR };
+static const char *const dr_title[DR_NR] = { "rows changed", "rows only in old", "rows only in new" };
+
+/* Rows whose status changed, and rows that only one of the runs lists. */
+static void diff_rows(const struct rfile *o, const struct rfile *n)
+{
+	if (!o->has_rows || !n->has_rows) {
+		/* Runs from before rows.tsv: nothing to compare, and no noise. */
+		if (o->has_rows || n->has_rows)
+			printf("\nrows: not compared (no rows in the %s results)\n", o->has_rows ? "new" : "old");
+		return;
+	}
+	for (int d = 0; d < DR_NR; d++) {
+		const struct rfile *walk = d == DR_OLD_ONLY ? o : n, *other = d == DR_OLD_ONLY ? n : o;
+		size_t cnt = 0;
+
+		for (int pass = 0; pass < 2; pass++) {
+			if (pass)
+				printf(cnt ? "\n%s (%zu):\n" : "\n%s: none\n", dr_title[d], cnt);
+			for (size_t i = 0; i < walk->nrows && (!pass || cnt); i++) {
+				const struct rrow *w = &walk->rows[i], *u = lookup_row(other, w->id);
+
+				if (d == DR_CHANGED ? !u || u->st == w->st : u != NULL)
+					continue;
+				if (!pass)
+					cnt++;
+				else if (d == DR_CHANGED)
+					printf("  %s: %s -> %s\n", w->id, rs_name[u->st], rs_name[w->st]);
+				else
+					printf("  %s  (%s)\n", w->id, rs_name[w->st]);
+			}
+		}
 	}
 }
 
@@ -1158,6 +1517,7 @@ static int diff(const char *old_arg, const char *new_arg)
 			}
 		}
 	}
+	diff_rows(&o, &n);
 	for (size_t i = 0; i < n.n; i++) {
 		const struct rtest *was = lookup(&o, n.t[i].id);
 
@@ -1177,9 +1537,12 @@ static const char usage[] =
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
-	"RUN_DIR/caps.json, and writes RUN_DIR/results.json, junit.xml and summary.md.\n\n"
+	"RUN_DIR/caps.json and RUN_DIR/rows.tsv (behaviour rows, one per line:\n"
+	"id, area, expectation, source, needs; TAB-separated), and writes\n"
+	"RUN_DIR/results.json, junit.xml and summary.md.\n\n"
 	"--diff compares two results.json files (or run directories holding one) and\n"
-	"lists new failures, fixes, skip changes and added/removed tests.\n\n"
+	"lists new failures, fixes, skip changes and added/removed tests; when both\n"
+	"have behaviour rows, also rows whose status changed and rows only in one.\n\n"
 	"Exit status: 0 no failures; 1 failures (with --diff: new failures) or no test\n"
 	"results at all; 2 bad input or usage, in which case nothing is written.\n"
 	"SOURCE_DATE_EPOCH, if set, overrides the \"generated\" timestamp.\n";

@@ -47,6 +47,7 @@ run() {
 is() { [ "$1" = "$2" ]; }
 jqt() { f=$1; shift; jq -e "$@" "$f"; }		# FILE [JQ-OPTION...] EXPR: EXPR is true
 has() { grep -qF -- "$2" "$1"; }			# FILE TEXT
+lacks() { ! grep -qF -- "$2" "$1"; }			# FILE TEXT
 one_line() { [ "$(wc -l <"$1")" -eq 1 ]; }
 no_temps() { [ -z "$(find "$1" -mindepth 1 -maxdepth 1 -name '.*')" ]; }	# DIR
 no_outputs() {						# DIR: nothing was written
@@ -197,6 +198,102 @@ check "hostile output: invalid bytes replaced" jqt run-bytes/results.json \
 check "hostile output: reason capped at 4 KiB" jqt run-bytes/results.json \
 	'.tests[0].reason | (utf8bytelength <= 4096) and endswith("[... truncated]")'
 
+# ---- behaviour rows (rows.tsv)
+row_is() {						# FILE ID STATUS COUNTS SKIP-REASONS
+	jqt "$1" --arg id "$2" --arg st "$3" --argjson c "$4" --argjson why "$5" \
+		'[.rows[] | select(.id == $id)] | length == 1 and .[0].status == $st and
+		.[0].counts == ({pass: 0, fail: 0, skip: 0, xfail: 0, xpass: 0} + $c) and
+		.[0].skip_reasons == $why'
+}
+run run-rows
+check "run-rows exits 1 (failing rows)" is "$rc" 1
+check "run-rows: rows line on stdout" has out.txt \
+	"  rows: 7 listed: 2 pass, 3 fail, 1 skip only, 1 not run; 2 tests without a row"
+check "run-rows: last stdout line" is "$(tail -n 1 out.txt)" "4 passed, 3 failed, 6 skipped"
+R=run-rows/results.json
+check "rows: format and version unchanged" jqt $R '.format == "privmem-results" and .version == 1'
+check "rows: summary counts" jqt $R '.summary | [.total, .rows_total, .rows_pass, .rows_fail,
+	.rows_skip, .rows_not_run] == [13, 7, 2, 3, 1, 1]'
+check "rows: all of rows.tsv, in its order" jqt $R '[.rows[].id] == ["fileops.read_einval",
+	"fileops.pread_espipe", "fileops.write_einval", "gmem_mmap.shared_mapping_follows_flag",
+	"gmem_mmap.sigbus_past_eof", "guest.punch_hole_seen_by_guest",
+	"guest.punch_whole_file_seen_by_guest"]'
+check "rows: fields from rows.tsv" jqt $R '.rows[3] | .area == "mmap" and
+	.expectation == "MAP_SHARED works iff GUEST_MEMFD_FLAG_MMAP" and
+	.source == "Documentation/virt/kvm/api.rst" and .needs == "GUEST_MEMFD_FLAG_MMAP"'
+check "row: pass + skip variants is PASS" row_is $R fileops.read_einval PASS \
+	'{"pass": 1, "skip": 1}' '["KVM_X86_SW_PROTECTED_VM absent"]'
+check "row: a failing variant makes it FAIL" row_is $R fileops.pread_espipe FAIL \
+	'{"fail": 1, "skip": 1}' '["KVM_X86_SW_PROTECTED_VM absent"]'
+check "row: an XPASS variant makes it FAIL" row_is $R fileops.write_einval FAIL \
+	'{"pass": 1, "xpass": 1}' '[]'
+check "row: all variants skipped is SKIP, distinct reasons" row_is $R \
+	gmem_mmap.shared_mapping_follows_flag SKIP '{"skip": 3}' \
+	'["KVM_CAP_GUEST_MEMFD_FLAGS=0x0 lacks 0x1 on default", "KVM_X86_SW_PROTECTED_VM absent"]'
+check "row: no test is NOT-RUN" row_is $R gmem_mmap.sigbus_past_eof NOT-RUN '{}' '[]'
+check "row: XFAIL variant is PASS" row_is $R guest.punch_hole_seen_by_guest PASS '{"xfail": 1}' '[]'
+check "row: the test running at the timeout fails its row" row_is $R \
+	guest.punch_whole_file_seen_by_guest FAIL '{"fail": 1}' '[]'
+check "rows: unlisted tests" jqt $R '.summary.unlisted_tests == [
+	"guest_memfd.gmem_fileops_test.fileops.default_vm.lseek_espipe", "vmlib.vmlib_test.vmlib_test"]'
+check "rows: tests name their row" jqt $R '[.tests[] | select(.binary == "gmem_guest_test") |
+	[.name, .row]] == [["guest.default_vm.punch_hole_seen_by_guest", "guest.punch_hole_seen_by_guest"],
+	["gmem_guest_test.missing_2", "guest.punch_whole_file_seen_by_guest"]]'
+check "rows: every test counted once (rows + unlisted = total)" jqt $R \
+	'([.rows[].counts | add] | add) + (.summary.unlisted_tests | length) == .summary.total'
+M=run-rows/summary.md
+check "summary.md: behaviour rows section" has $M "7 rows listed in \`rows.tsv\`: 2 pass, 3 fail, 1 skip only, 1 not run; 2 tests without a row."
+check "summary.md: one line per area" has $M "| mmap | 2 | 0 | 0 | 1 | 1 |"
+check "summary.md: NOT-RUN row by name" has $M "- \`gmem_mmap.sigbus_past_eof\`: SIGBUS on every page past EOF"
+check "summary.md: unlisted test by name" has $M \
+	"- \`guest_memfd.gmem_fileops_test.fileops.default_vm.lseek_espipe\`"
+check "run-rows: junit.xml is well-formed" xml_ok run-rows/junit.xml
+cp $R rows-first.json
+run run-rows
+check "rows: rerun gives identical results.json" cmp rows-first.json $R
+# The same run without rows.tsv: the row fields are purely additive.
+cp -R "$here/testdata/run-rows" run-norows
+rm run-norows/rows.tsv
+run run-norows
+check "without rows.tsv: no rows line on stdout" lacks out.txt "  rows: "
+check "without rows.tsv: no rows section" lacks run-norows/summary.md "Behaviour rows"
+check "without rows.tsv: results.json is the rows one minus the row fields" jqt $R \
+	--slurpfile o run-norows/results.json 'del(.rows, .summary.rows_total, .summary.rows_pass,
+	.summary.rows_fail, .summary.rows_skip, .summary.rows_not_run, .summary.unlisted_tests,
+	.tests[].row, .run.dir) == ($o[0] | del(.run.dir))'
+check "rows do not change junit.xml" cmp run-rows/junit.xml run-norows/junit.xml
+
+# bad_rows NAME LINE...: run-rows with LINEs appended to rows.tsv
+bad_rows() {
+	name=$1
+	shift
+	cp -R "$here/testdata/run-rows" "$name"
+	printf '%s\n' "$@" >>"$name/rows.tsv"
+	run "$name"
+}
+bad_rows rows-fields "x.y	area	expectation	source"
+check "rows.tsv with 4 fields exits 2" is "$rc" 2
+check "rows.tsv with 4 fields: one line naming file:line" one_line err.txt
+check "rows.tsv with 4 fields: says what is wrong" has err.txt \
+	"privmem-report: rows.tsv:10: expected 5 TAB-separated fields (id, area, expectation, source, needs), found 4"
+check "rows.tsv with 4 fields: nothing written" no_outputs rows-fields
+bad_rows rows-spaces "x.y area expectation source needs"
+check "rows.tsv separated by blanks exits 2" is "$rc" 2
+check "rows.tsv separated by blanks: found 1" has err.txt "rows.tsv:10: expected 5 TAB-separated fields"
+bad_rows rows-empty "x.y	area	 	source	needs"
+check "rows.tsv empty field exits 2" is "$rc" 2
+check "rows.tsv empty field: names the field" has err.txt "privmem-report: rows.tsv:10: empty expectation field"
+check "rows.tsv empty field: nothing written" no_outputs rows-empty
+bad_rows rows-id "fileops	area	expectation	source	needs"
+check "rows.tsv bad id exits 2" is "$rc" 2
+check "rows.tsv bad id: says so" has err.txt "rows.tsv:10: bad row id 'fileops' (want <fixture>.<test>)"
+bad_rows rows-dup "" "fileops.pread_espipe	fileops	again	source	needs"
+check "rows.tsv duplicate id exits 2" is "$rc" 2
+check "rows.tsv duplicate id: one line" one_line err.txt
+check "rows.tsv duplicate id: both lines named" has err.txt \
+	"privmem-report: rows.tsv:11: duplicate row id 'fileops.pread_espipe' (first on line 4)"
+check "rows.tsv duplicate id: nothing written" no_outputs rows-dup
+
 # ---- --diff
 run --diff run-old run-new
 check "diff with new failures exits 1" is "$rc" 1
@@ -212,6 +309,7 @@ check "diff: no longer skipped, with old reason" has out.txt \
 check "diff: removed" has out.txt "PASS  guest_memfd.gmem_fileops_test.gmem.default_mmap.punch_hole"
 check "diff: last line" is "$(tail -n 1 out.txt)" \
 	"7 new failures, 1 fixed, 1 newly skipped, 1 no longer skipped, 9 added, 3 removed"
+check "diff without rows: no rows sections" lacks out.txt "rows"
 run --diff run-new/results.json run-new
 check "diff without new failures exits 0" is "$rc" 0
 run --diff run-new run-new/caps.json
@@ -221,6 +319,32 @@ run --diff run-new missing.json
 check "diff of a missing file exits 2" is "$rc" 2
 run --diff run-new
 check "diff with one argument exits 2" is "$rc" 2
+
+# ---- --diff of runs with rows
+section() { awk -v t="$2" '$0 == t { on = 1; next } on && !NF { exit } on' "$1"; }	# FILE TITLE
+run run-rows-old
+check "run-rows-old exits 0" is "$rc" 0
+run --diff run-rows-old run-rows
+check "rows diff exits 1 (new failures)" is "$rc" 1
+check "rows diff: status changes (id: OLD -> NEW)" is "$(section out.txt 'rows changed (4):')" \
+"  fileops.pread_espipe: PASS -> FAIL
+  fileops.write_einval: PASS -> FAIL
+  gmem_mmap.shared_mapping_follows_flag: NOT-RUN -> SKIP
+  guest.punch_whole_file_seen_by_guest: PASS -> FAIL"
+check "rows diff: only in old" is "$(section out.txt 'rows only in old (1):')" "  fileops.fsync_einval  (PASS)"
+check "rows diff: only in new" is "$(section out.txt 'rows only in new (1):')" \
+	"  gmem_mmap.sigbus_past_eof  (NOT-RUN)"
+check "rows diff: last line" is "$(tail -n 1 out.txt)" \
+	"3 new failures, 0 fixed, 0 newly skipped, 0 no longer skipped, 7 added, 2 removed"
+run --diff run-rows run-rows
+check "rows diff of a run with itself: no changes" has out.txt "rows changed: none"
+run --diff run-old run-rows
+check "rows diff against a run without rows: says so" has out.txt \
+	"rows: not compared (no rows in the old results)"
+jq '.rows = 5' run-rows/results.json >badrows.json
+run --diff badrows.json run-rows
+check "diff of results with corrupt rows exits 2" is "$rc" 2
+check "diff of results with corrupt rows: one clear line" has err.txt '"rows" is not an array'
 
 if [ $failed -ne 0 ]; then
 	echo "selftest: $failed of $n checks failed"
