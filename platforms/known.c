@@ -15,6 +15,11 @@ static const struct {
 	const char *row;
 	const char *reason;
 } known[] = {
+	{ "kvm_pvm", "mfault-gmem-only-source", "kvm_pvm serves MMAP guest_memfd (gmem-only) slots from userspace_addr: the guest reads the userspace_addr data, not fresh guest_memfd pages, and a closed guest_memfd gives no fault (upstream 6.18 mmu.c __kvm_mmu_faultin_pfn -> kvm_mmu_faultin_pfn_gmem; kvm_gmem_get_pfn -EFAULT -> KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)" },
+	{ "kvm_pvm", "mfault-unbacked-hva", "kvm_pvm exits KVM_EXIT_MMIO at the GPA when a memslot's userspace_addr has no usable VMA (upstream kvm_main.c hva_to_pfn -> KVM_PFN_ERR_FAULT, mmu.c kvm_handle_error_pfn -> KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44 with PROT_NONE, unmapped and SIGBUS-ing userspace_addr)" },
+	{ "kvm_pvm", "mfault-secretmem-slot", "kvm_pvm maps memfd_secret memory into the guest (the guest reads the host's secret); upstream GUP refuses secretmem (mm/gup.c check_vma_flags), hva_to_pfn -> KVM_PFN_ERR_FAULT, KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44" },
+	{ "kvm_pvm", "kvmstats-pages-frozen", "kvm_pvm exposes pages_4k/pages_2m/pages_1g but they stay 0 while the guest maps memory (upstream mmu.c __rmap_add / tdp_mmu.c kvm_update_page_stats count every leaf mapping; observed 2026-11 on 6.18.44, pf_taken/pf_fixed also stay 0)" },
+	{ "kvm_pvm", "memslot-released-gmem-efault", "kvm_pvm serves gmem-only slots through userspace_addr, so a released guest_memfd goes unnoticed and the unmapped userspace_addr exits KVM_EXIT_MMIO (upstream 6.18: kvm_gmem_get_pfn() -EFAULT -> KVM_RUN -EFAULT + KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)" },
 	{ "kvm_pvm", "gmem-only-slot",
 	  "kvm_pvm faults MMAP guest_memfd memslots through userspace_addr, not guest_memfd "
 	  "(upstream 6.18 serves them from guest_memfd; NULL userspace_addr gives KVM_EXIT_MMIO "

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the memslot collection's tests share: a VM with one guest_memfd and an
+ * anonymous buffer for userspace_addr, and raw KVM_SET_USER_MEMORY_REGION(2)
+ * wrappers. Every errno these tests expect comes from one of two functions of
+ * the kernel, named next to each test: virt/kvm/kvm_main.c
+ * kvm_set_memory_region() (6.12: __kvm_set_memory_region(); its flag checks in
+ * check_memory_region_flags(), the slot-id check in
+ * kvm_vm_ioctl_set_memory_region()) and virt/kvm/guest_memfd.c kvm_gmem_bind().
+ */
+#ifndef PRIVMEM_MEMSLOT_H
+#define PRIVMEM_MEMSLOT_H
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "pm_test.h"
+
+#define MS_GPA		PM_TEST_GPA
+#define MS_SLOT		PM_SLOT_FIRST_FREE
+
+/*
+ * A fixture with a VM of the variant's platform, one guest_memfd of `pages`
+ * pages created with the variant's flags, and `pages` pages of anonymous
+ * memory to use as userspace_addr (KVM requires a valid one for gmem slots
+ * too: api.rst 4.140: "a legal userspace address").
+ */
+#define MS_FIXTURE(name, pages, variants)					\
+	FIXTURE(name) {								\
+		const struct pm_platform *p;					\
+		struct pm_vm *vm;						\
+		int gmem;							\
+		uint64_t flags;							\
+		uint64_t page;							\
+		uint64_t size;							\
+		uint8_t *hva;							\
+	};									\
+	FIXTURE_VARIANT(name) { struct pm_need need; };				\
+	variants(name);								\
+	FIXTURE_SETUP(name)							\
+	{									\
+		self->gmem = -1;						\
+		self->hva = MAP_FAILED;						\
+		self->page = getpagesize();					\
+		self->size = (pages) * self->page;				\
+		self->flags = variant->need.gmem_flags;				\
+		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
+		self->gmem = self->p->create_private_mem(self->vm, self->size, self->flags); \
+		ASSERT_LE(0, self->gmem);					\
+		self->hva = mmap(NULL, self->size, PROT_READ | PROT_WRITE,	\
+				 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0); \
+		ASSERT_NE(MAP_FAILED, self->hva);				\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		pm_vm_free(self->vm);						\
+		if (self->gmem >= 0)						\
+			close(self->gmem);					\
+		if (self->hva != MAP_FAILED)					\
+			munmap(self->hva, self->size);				\
+	}
+
+/* A gmem slot of `self`'s guest_memfd: flags KVM_MEM_GUEST_MEMFD only. */
+#define ms_bind(self, slot, gpa, size, off)					\
+	pm_set_region2((self)->vm, (slot), KVM_MEM_GUEST_MEMFD, (gpa), (size),	\
+		       (self)->hva, (self)->gmem, (off))
+
+/* Delete a slot: size 0; KVM ignores every other field but the slot id. */
+#define ms_delete(self, slot)							\
+	pm_set_region2((self)->vm, (slot), KVM_MEM_GUEST_MEMFD, MS_GPA, 0,	\
+		       (self)->hva, -1, 0)
+
+/* The raw struct, for the fields pm_set_region2() has no parameter for. */
+static inline int ms_region2(struct pm_vm *vm, const struct kvm_userspace_memory_region2 *r)
+{
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, r);
+}
+
+#endif
