@@ -120,15 +120,14 @@ if [ "$xf" -gt 0 ]; then
 		failed=$((failed + 1))
 	fi
 fi
-# ---- 3. without KVM or root: KVM collections SKIP, nothing FAILs ------------------------
+# ---- 3. without KVM or root: rows that need KVM SKIP, nothing FAILs ---------------------
 echo
 echo "== without KVM or root: SKIP with reasons, never FAIL"
-# Collections whose kconfig fragment needs KVM: under no-kvm and non-root every test
-# there must SKIP. The others (secretmem, seals, ...) may run and must not FAIL.
-kvm_colls=$(grep -l '^CONFIG_KVM=' "$top"/conformance/*/config | xargs -n1 dirname | xargs -n1 basename |
-	jq -R . | jq -sc .)
+# Rows whose `needs` (conformance/rows.tsv) name KVM: under no-kvm and non-root every
+# test of theirs must SKIP. The others (secretmem, seals, ...) may run; nothing may FAIL.
+kvm_needs='KVM|GUEST_MEMFD|sw-default|sw-protected'
 env_check() {	# name, command prefix...
-	local name=$1 dir=$work/env-$1 run f s ran_kvm others reason
+	local name=$1 dir=$work/env-$1 run f s ran_kvm others reason q
 	shift
 	mkdir -p "$dir" && chmod 0777 "$dir"
 	"$@" env RESULTS="$dir" "$top/scripts/run.sh" --quiet --results "$dir" >"$dir.log" 2>&1
@@ -139,15 +138,17 @@ env_check() {	# name, command prefix...
 		return
 	fi
 	f=$(count "$run" fail)
-	s=$(jq --argjson k "$kvm_colls" '[.tests[] | select(.collection as $c | $k | index($c)) | select(.status=="SKIP")] | length' "$run/results.json")
-	ran_kvm=$(jq --argjson k "$kvm_colls" '[.tests[] | select(.collection as $c | $k | index($c)) | select(.status!="SKIP")] | length' "$run/results.json")
-	others=$(jq --argjson k "$kvm_colls" '[.tests[] | select(.collection as $c | $k | index($c) | not) | select(.status=="PASS")] | length' "$run/results.json")
-	reason=$(jq -r --argjson k "$kvm_colls" '[.tests[] | select(.collection as $c | $k | index($c)) | select(.status=="SKIP") | .reason] | unique | first // "-"' "$run/results.json")
+	# Tests of KVM rows; a test without a row counts as one (make it listed).
+	q='[.rows[] | select(.needs | test($k)) | .id] as $kr | [.tests[] | select(.row == null or (.row as $r | $kr | index($r)))]'
+	s=$(jq --arg k "$kvm_needs" "$q | map(select(.status==\"SKIP\")) | length" "$run/results.json")
+	ran_kvm=$(jq --arg k "$kvm_needs" "$q | map(select(.status!=\"SKIP\")) | length" "$run/results.json")
+	others=$(count "$run" pass)
+	reason=$(jq -r --arg k "$kvm_needs" "$q | map(select(.status==\"SKIP\") | .reason) | unique | first // \"-\"" "$run/results.json")
 	if [ "$f" = 0 ] && [ "$ran_kvm" = 0 ] && [ "$s" -gt 0 ]; then
-		echo "  ok    $name: $s SKIP in KVM collections (\"$reason\"), 0 FAIL; $others PASS elsewhere"
+		echo "  ok    $name: $s KVM tests SKIP (\"$reason\"), 0 FAIL; $others PASS that need no KVM"
 		passed=$((passed + 1))
 	else
-		echo "  FAIL  $name: fail=$f, $ran_kvm KVM-collection tests not skipped (see $run)"
+		echo "  FAIL  $name: fail=$f, $ran_kvm KVM tests not skipped (see $run)"
 		failed=$((failed + 1))
 	fi
 }

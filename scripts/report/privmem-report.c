@@ -60,8 +60,8 @@ struct test {
  * harness test: "<fixture>.<variant>.<test>" and "<fixture>.<test>" both
  * count for the row "<fixture>.<test>".
  */
-enum row_status { RS_PASS, RS_FAIL, RS_SKIP, RS_NOT_RUN, RS_NR };
-static const char *const rs_name[RS_NR] = { "PASS", "FAIL", "SKIP", "NOT-RUN" };
+enum row_status { RS_PASS, RS_FAIL, RS_SKIP, RS_NOT_RUN, RS_XFAIL, RS_NR };
+static const char *const rs_name[RS_NR] = { "PASS", "FAIL", "SKIP", "NOT-RUN", "XFAIL" };
 
 enum { RF_ID, RF_AREA, RF_EXPECTATION, RF_SOURCE, RF_NEEDS, ROW_FIELDS };
 static const char *const row_field[ROW_FIELDS] = { "id", "area", "expectation", "source", "needs" };
@@ -793,13 +793,18 @@ static void add_skip_reason(struct row *w, char *reason)
 	w->reasons[w->nreasons++] = reason;
 }
 
-/* A failing variant fails the row; any variant that ran makes it a PASS. */
+/*
+ * A failing variant fails the row; a passing one makes it a PASS; a row whose
+ * only runs are known backend deviations is XFAIL (ran, but not as upstream).
+ */
 static enum row_status row_status(const struct row *w)
 {
 	if (w->count[ST_FAIL] || w->count[ST_XPASS])
 		return RS_FAIL;
-	if (w->count[ST_PASS] || w->count[ST_XFAIL])
+	if (w->count[ST_PASS])
 		return RS_PASS;
+	if (w->count[ST_XFAIL])
+		return RS_XFAIL;
 	return w->count[ST_SKIP] ? RS_SKIP : RS_NOT_RUN;
 }
 
@@ -869,9 +874,10 @@ static void json_row_summary(const struct run *r, json_t *summary)
 			if (!r->bins[i].tests[j].row)
 				json_array_append_new(unlisted,
 						      json_string(test_id(&r->bins[i], &r->bins[i].tests[j])));
-	json_object_update(summary, json_pack("{s:I, s:i, s:i, s:i, s:i, s:o}",
+	json_object_update(summary, json_pack("{s:I, s:i, s:i, s:i, s:i, s:i, s:o}",
 		"rows_total", (json_int_t)r->nrows, "rows_pass", r->row_count[RS_PASS],
 		"rows_fail", r->row_count[RS_FAIL], "rows_skip", r->row_count[RS_SKIP],
+		"rows_xfail", r->row_count[RS_XFAIL],
 		"rows_not_run", r->row_count[RS_NOT_RUN], "unlisted_tests", unlisted));
 }
 
@@ -1094,11 +1100,12 @@ static void md_rows(const struct run *r, FILE *f)
 	const char **areas = row_areas(r, &na);
 
 	fprintf(f, "\n## Behaviour rows\n\n%zu rows listed in `rows.tsv`: %d pass, %d fail, %d skip only,"
-		" %d not run; %zu tests without a row.\n", r->nrows, r->row_count[RS_PASS],
-		r->row_count[RS_FAIL], r->row_count[RS_SKIP], r->row_count[RS_NOT_RUN], r->nunlisted);
+		" %d xfail only, %d not run; %zu tests without a row.\n", r->nrows, r->row_count[RS_PASS],
+		r->row_count[RS_FAIL], r->row_count[RS_SKIP], r->row_count[RS_XFAIL],
+		r->row_count[RS_NOT_RUN], r->nunlisted);
 	if (na)
-		fputs("\n| Area | Rows | Pass | Fail | Skip | Not run |\n"
-		      "| --- | ---: | ---: | ---: | ---: | ---: |\n", f);
+		fputs("\n| Area | Rows | Pass | Fail | Skip | XFail | Not run |\n"
+		      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n", f);
 	for (size_t k = 0; k < na; k++) {
 		int c[RS_NR] = { 0 }, n = 0;
 
@@ -1107,8 +1114,8 @@ static void md_rows(const struct run *r, FILE *f)
 				c[r->rows[i].st]++, n++;
 		fputs("| ", f);
 		md_cell(f, areas[k]);
-		fprintf(f, " | %d | %d | %d | %d | %d |\n", n, c[RS_PASS], c[RS_FAIL], c[RS_SKIP],
-			c[RS_NOT_RUN]);
+		fprintf(f, " | %d | %d | %d | %d | %d | %d |\n", n, c[RS_PASS], c[RS_FAIL], c[RS_SKIP],
+			c[RS_XFAIL], c[RS_NOT_RUN]);
 	}
 	if (r->row_count[RS_NOT_RUN])
 		fprintf(f, "\nRows not run (%d), no test maps to them:\n\n", r->row_count[RS_NOT_RUN]);
@@ -1219,10 +1226,10 @@ static void print_summary(const struct run *r, char *const paths[3])
 	       r->ntests, r->nbins, r->seconds, r->count[ST_PASS], r->count[ST_FAIL],
 	       r->count[ST_SKIP], r->count[ST_XFAIL], r->count[ST_XPASS]);
 	if (r->have_rows)
-		printf("  rows: %zu listed: %d pass, %d fail, %d skip only, %d not run;"
+		printf("  rows: %zu listed: %d pass, %d fail, %d skip only, %d xfail only, %d not run;"
 		       " %zu tests without a row\n",
 		       r->nrows, r->row_count[RS_PASS], r->row_count[RS_FAIL], r->row_count[RS_SKIP],
-		       r->row_count[RS_NOT_RUN], r->nunlisted);
+		       r->row_count[RS_XFAIL], r->row_count[RS_NOT_RUN], r->nunlisted);
 	if (fails)
 		printf("failures (%d):\n", fails);
 	for (size_t i = 0; i < r->nbins; i++)
