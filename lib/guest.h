@@ -40,6 +40,15 @@ void pm_guest_done(void) __attribute__((noreturn));
 void pm_guest_assert_fail(const char *file, int line, const char *expr,
 			  uint64_t a, uint64_t b) __attribute__((noreturn));
 
+/*
+ * Wrap guest code in these: it is compiled with the host's flags, and at -O2
+ * GCC vectorises loops into SSE. Guest code uses integer registers only,
+ * because a backend need not give the guest usable SSE state (kvm_pvm stops
+ * the vCPU with an emulation failure on the first SSE instruction).
+ */
+#define PM_GUEST_CODE_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
+#define PM_GUEST_CODE_END   _Pragma("GCC pop_options")
+
 /* Host-visible sync point; the host resumes the vCPU with pm_vcpu_run(). */
 #define GUEST_SYNC(stage)		pm_guest_sync((stage), 0, 0, 0)
 #define GUEST_SYNC_VALS(stage, a, b, c)	pm_guest_sync((stage), (a), (b), (c))

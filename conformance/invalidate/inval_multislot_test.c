@@ -34,8 +34,7 @@
 #define NEAR_FIRST	(PUNCH_FIRST - 8)
 #define NEAR_END	(PUNCH_END + 8)
 
-#pragma GCC push_options
-#pragma GCC target("general-regs-only")	/* no SSE in guests: see inval_punch_race_test.c */
+PM_GUEST_CODE_BEGIN
 
 /* Where gmem page g is in the guest. */
 static uint64_t *gmem_page_gpa(uint64_t g, int last)
@@ -83,7 +82,7 @@ static void guest_two_slots(uint64_t a0, uint64_t a1, uint64_t a2)
 	GUEST_SYNC(2);
 }
 
-#pragma GCC pop_options
+PM_GUEST_CODE_END
 
 FIXTURE(inval_multislot) {
 	const struct pm_platform *p;

@@ -45,13 +45,8 @@
 #define WAIT_MS		5000			/* hang bound, never reached when correct */
 _Static_assert(NS <= 64, "one bit per sample in a word");
 
-/*
- * Guest code: integer registers only (on this backend the first SSE
- * instruction in a guest stops it with an emulation failure, and GCC
- * vectorizes loops).
- */
-#pragma GCC push_options
-#pragma GCC target("general-regs-only")
+/* Guest code: integer registers only (PM_GUEST_CODE_BEGIN, lib/guest.h). */
+PM_GUEST_CODE_BEGIN
 
 /* Sample s is gmem page s * STRIDE; its first and last words are checked. */
 static uint64_t *sample_word(uint64_t s, int last)
@@ -139,7 +134,7 @@ static void guest_race(uint64_t v, uint64_t n, uint64_t rounds)
 	}
 }
 
-#pragma GCC pop_options
+PM_GUEST_CODE_END
 
 FIXTURE(inval_race) {
 	const struct pm_platform *p;

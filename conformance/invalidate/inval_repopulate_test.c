@@ -31,8 +31,7 @@
 static const uint64_t hole_first[NHOLES] = { 0, 200, NPAGES - 3 };
 static const uint64_t hole_end[NHOLES] = { 3, 202, NPAGES };
 
-#pragma GCC push_options
-#pragma GCC target("general-regs-only")	/* no SSE in guests: see inval_punch_race_test.c */
+PM_GUEST_CODE_BEGIN
 
 static bool in_hole(uint64_t pg)
 {
@@ -107,7 +106,7 @@ static void guest_repopulate(uint64_t a0, uint64_t a1, uint64_t a2)
 						pattern(pg, word_at(k), 3));
 }
 
-#pragma GCC pop_options
+PM_GUEST_CODE_END
 
 FIXTURE(inval_repop) {
 	const struct pm_platform *p;

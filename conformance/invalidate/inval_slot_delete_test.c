@@ -37,8 +37,7 @@
 #define MIN_SPINS	20		/* accesses each vCPU made before the deletion */
 #define MARKER		0x4d4d494f44415441ULL	/* what the host answers an MMIO read with */
 
-#pragma GCC push_options
-#pragma GCC target("general-regs-only")	/* no SSE in guests: see inval_punch_race_test.c */
+PM_GUEST_CODE_BEGIN
 
 static uint64_t target_gpa(uint64_t v)
 {
@@ -83,7 +82,7 @@ static void guest_write_spin(uint64_t v, uint64_t a1, uint64_t a2)
 	GUEST_SYNC_VALS(2, pattern(v) + (c << 20), pm_guest_read64(p), 0);
 }
 
-#pragma GCC pop_options
+PM_GUEST_CODE_END
 
 FIXTURE(inval_delete) {
 	const struct pm_platform *p;
