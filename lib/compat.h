@@ -33,6 +33,20 @@
 #define KVM_X86_TDX_VM 5
 #endif
 
+/*
+ * Linux 6.3 memfd exec control. In the uapi headers since 6.3, but glibc 2.36's
+ * <sys/mman.h>/<fcntl.h> lack them and <linux/memfd.h> clashes with glibc's.
+ */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
 /* Layouts as of Linux 6.8 (6.11 for pre-fault); unchanged through 6.18. */
 _Static_assert(sizeof(struct kvm_create_guest_memfd) == 64, "kvm_create_guest_memfd layout");
 _Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160, "kvm_userspace_memory_region2 layout");

@@ -21,15 +21,6 @@
 
 #include "shim.h"
 
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL	0x0008U
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC	0x0010U
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC	0x0020
-#endif
 #define MFD_VALID	0x001fU		/* mm/memfd.c MFD_ALL_FLAGS as of 6.18 */
 #define NAME_MAX_LEN	249
 #define WRITES		(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)

@@ -295,7 +295,8 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	void *new_addr;
 
 	va_start(ap, flags);
-	new_addr = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+	/* glibc reads the fifth argument for DONTUNMAP too. */
+	new_addr = (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) ? va_arg(ap, void *) : NULL;
 	va_end(ap);
 	return (void *)CALL(SC_MREMAP, L(old), L(old_len), L(new_len), flags, L(new_addr));
 }

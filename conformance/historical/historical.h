@@ -57,16 +57,8 @@
 #define HIST_MFD_INACCESSIBLE		0x0008U		/* v3..v7 include/uapi/linux/memfd.h */
 #define HIST_F_SEAL_INACCESSIBLE	0x0020		/* v3/v4 include/uapi/linux/fcntl.h */
 
-/* The upstream owners of those bits (Linux 6.3; glibc 2.36 lacks them). */
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL		0x0008U
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC		0x0010U
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC		0x0020
-#endif
+/* The upstream owners of those bits today: MFD_NOEXEC_SEAL, F_SEAL_EXEC (Linux 6.3). */
+#include "compat.h"
 
 /* cachestat(2), Linux 6.5: the owner of the number memfd_restricted had (451). */
 #ifndef __NR_cachestat

@@ -19,21 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * Linux 6.3 (include/uapi/linux/memfd.h, include/uapi/linux/fcntl.h): present
- * in the 6.12 uapi tree but absent from glibc 2.36's <sys/mman.h>/<fcntl.h>,
- * which define the older MFD_ and F_SEAL_ values themselves (so <linux/memfd.h>
- * cannot be included next to them).
- */
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL		0x0008U
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC		0x0010U
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC		0x0020
-#endif
+#include "compat.h"	/* MFD_EXEC, MFD_NOEXEC_SEAL, F_SEAL_EXEC (Linux 6.3) */
 /* Linux 5.1 (glibc has it since 2.29; kept for older libcs). */
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE	0x0010

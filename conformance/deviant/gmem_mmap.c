@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Deviations the gmem_mmap collection must detect: how the rest of mm treats a
+ * host mapping of guest_memfd (protection, mremap, fork, madvise, GUP,
+ * userfaultfd, mempolicy). The module keeps its own table of the process's
+ * guest_memfd mappings to know which addresses they cover.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/mempolicy.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+static const struct shim_dev devs[] = {
+	{ "gmmap-exec-allowed",          "PROT_EXEC mappings/mprotect of guest_memfd succeed (no noexec on its fs)" },
+	{ "gmmap-mprotect-ignored",      "mprotect() on a guest_memfd mapping returns 0 and changes nothing" },
+	{ "gmmap-mremap-detached",       "mremap() of a guest_memfd mapping leaves anonymous copies, not the file" },
+	{ "gmmap-mremap-shrink-noop",    "shrinking mremap() of a guest_memfd mapping leaves the tail mapped" },
+	{ "gmmap-mremap-no-sigbus",      "a guest_memfd mapping grown past EOF by mremap() reads zeroes there" },
+	{ "gmmap-dontunmap-drops-old",   "MREMAP_DONTUNMAP empties the old range as for anonymous memory" },
+	{ "gmmap-fork-private-copy",     "fork() gives the child private copies of guest_memfd mappings" },
+	{ "gmmap-dontfork-ignored",      "MADV_DONTFORK on a guest_memfd mapping is ignored" },
+	{ "gmmap-dontneed-zaps-data",    "MADV_DONTNEED on a guest_memfd mapping discards the file's pages" },
+	{ "gmmap-remove-ignored",        "MADV_REMOVE on a guest_memfd mapping returns 0 but punches nothing" },
+	{ "gmmap-pageout-drops-data",    "MADV_PAGEOUT reclaims guest_memfd pages, losing their data" },
+	{ "gmmap-free-accepted",         "MADV_FREE is accepted on a guest_memfd mapping" },
+	{ "gmmap-populate-ignores-sigbus", "MADV_POPULATE_* succeed where a fault would raise SIGBUS" },
+	{ "gmmap-collapse-accepted",     "MADV_COLLAPSE succeeds on a guest_memfd mapping" },
+	{ "gmmap-proc-mem-zeros",        "/proc/<pid>/mem reads of guest_memfd mappings return zeroes" },
+	{ "gmmap-process-vm-zeros",      "process_vm_readv() of guest_memfd mappings returns zeroes" },
+	{ "gmmap-odirect-efault",        "O_DIRECT refuses buffers in shared guest_memfd mappings (EFAULT)" },
+	{ "gmmap-vmsplice-efault",       "vmsplice() refuses shared guest_memfd mappings (EFAULT)" },
+	{ "gmmap-private-readable",      "GUP on private guest_memfd memory succeeds with zero pages instead of failing" },
+	{ "gmmap-uffd-accepted",         "UFFDIO_REGISTER on a guest_memfd mapping succeeds in every mode" },
+	{ "gmmap-uffd-wp-async-refused", "UFFDIO_REGISTER WP with UFFD_FEATURE_WP_ASYNC fails on guest_memfd" },
+	{ "gmmap-mbind-lost",            "mbind() on a guest_memfd mapping returns 0 but sets no policy" },
+	{ "gmmap-mbind-any-mode",        "mbind() on a guest_memfd mapping accepts an unknown mode" },
+	{ "gmmap-policy-scope-flipped",  "a guest_memfd policy is shared across mappings when it should be per-VMA, or vice versa" },
+	{ NULL, NULL }
+};
+
+/* ---- the process's guest_memfd mappings ----------------------------------------------- */
+
+#define MAX_MAPS 64
+static struct gmap {
+	bool used;
+	uintptr_t addr;
+	size_t len;
+	int fd;
+	off_t off;
+	uint64_t size, flags;
+} maps[MAX_MAPS];
+
+static struct gmap *find(uintptr_t addr)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && addr >= maps[i].addr && addr < maps[i].addr + maps[i].len)
+			return &maps[i];
+	return NULL;
+}
+
+static void forget(uintptr_t addr, size_t len)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && maps[i].addr < addr + len && addr < maps[i].addr + maps[i].len)
+			maps[i].used = false;
+}
+
+static void remember(uintptr_t addr, size_t len, int fd, off_t off, const struct shim_gmem *g)
+{
+	forget(addr, len);
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].used) {
+			maps[i] = (struct gmap){ true, addr, len, fd, off, g->size, g->flags };
+			return;
+		}
+}
+
+/* Bytes of the mapping that lie below EOF (the rest raises SIGBUS). */
+static size_t in_file(const struct gmap *m, size_t len)
+{
+	size_t left = m->size > (uint64_t)m->off ? m->size - m->off : 0;
+
+	return len < left ? len : left;
+}
+
+static long real(enum shim_call c, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	long a[SHIM_NARGS] = { a0, a1, a2, a3, a4, a5 };
+
+	return shim_real(c, a);
+}
+
+static void *anon_at(uintptr_t addr, size_t len, int flags)
+{
+	return (void *)real(SC_MMAP, addr, len, PROT_READ | PROT_WRITE,
+			    flags | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+/* Replace [addr, addr+len) with anonymous memory holding the same bytes. */
+static void detach(uintptr_t addr, size_t len, int flags)
+{
+	long page = getpagesize();
+
+	for (size_t off = 0; off < len; off += page) {
+		void *copy;
+
+		/* Only pages that are mapped here (MADV_DONTFORK ranges are not, in a child). */
+		if (real(SC_MADVISE, addr + off, page, MADV_NORMAL, 0, 0, 0))
+			continue;
+		copy = malloc(page);
+		if (!copy)
+			continue;
+		memcpy(copy, (void *)(addr + off), page);
+		anon_at(addr + off, page, flags);
+		memcpy((void *)(addr + off), copy, page);
+		free(copy);
+	}
+}
+
+static void punch(const struct gmap *m, uintptr_t addr, size_t len)
+{
+	off_t off = m->off + (addr - m->addr);
+
+	real(SC_FALLOCATE, m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len, 0, 0);
+}
+
+/* ---- fds the collection opens: /proc/<pid>/mem and O_DIRECT files -------------------- */
+
+#define MAX_FD 1024
+static bool proc_mem[MAX_FD], odirect[MAX_FD];
+
+static bool is_proc_mem(const char *path)
+{
+	size_t n = strlen(path);
+
+	return !strncmp(path, "/proc/", 6) && n > 4 && !strcmp(path + n - 4, "/mem");
+}
+
+/* ---- mempolicy: the last mbind() on a guest_memfd mapping ----------------------------- */
+
+static struct {
+	bool set;
+	int fd, mode;
+	uintptr_t map_addr;	/* the mapping it was set through */
+	unsigned long mask0;
+} policy;
+
+/* ---- hooks ----------------------------------------------------------------------------- */
+
+static bool fail(long *ret, int err)
+{
+	errno = err;
+	*ret = -1;
+	return true;
+}
+
+static bool ok(long *ret, long v)
+{
+	*ret = v;
+	return true;
+}
+
+static bool shared_mem(const struct gmap *m)
+{
+	return m && (m->flags & GUEST_MEMFD_FLAG_INIT_SHARED);
+}
+
+static bool before_madvise(long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m = find(a[0]);
+	int advice = a[2];
+
+	if (!m)
+		return false;
+	if ((advice == MADV_DONTFORK && shim_is("gmmap-dontfork-ignored")) ||
+	    (advice == MADV_REMOVE && shim_is("gmmap-remove-ignored")) ||
+	    (advice == MADV_COLLAPSE && shim_is("gmmap-collapse-accepted")) ||
+	    (advice == MADV_FREE && shim_is("gmmap-free-accepted")))
+		return ok(ret, 0);
+	return false;
+}
+
+static bool before_mremap(long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m = find(a[0]);
+
+	if (m && (size_t)a[2] < (size_t)a[1] && !(a[3] & (MREMAP_MAYMOVE | MREMAP_FIXED)) &&
+	    shim_is("gmmap-mremap-shrink-noop"))
+		return ok(ret, a[0]);
+	return false;
+}
+
+static bool before_io(long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m = find(a[1]);
+	int fd = a[0];
+
+	if (fd < 0 || fd >= MAX_FD || !odirect[fd] || !m)
+		return false;
+	if (shared_mem(m) && shim_is("gmmap-odirect-efault"))
+		return fail(ret, EFAULT);
+	/* Claims success; nothing can actually be copied to or from private memory. */
+	if (!shared_mem(m) && shim_is("gmmap-private-readable"))
+		return ok(ret, a[2]);
+	return false;
+}
+
+static bool before(enum shim_call c, long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m;
+
+	switch (c) {
+	case SC_MMAP:
+		if (shim_gmem(a[4]) && (a[2] & PROT_EXEC) && shim_is("gmmap-exec-allowed"))
+			a[2] &= ~PROT_EXEC;
+		return false;
+	case SC_MPROTECT:
+		if (!find(a[0]))
+			return false;
+		if (shim_is("gmmap-mprotect-ignored"))
+			return ok(ret, 0);
+		if ((a[2] & PROT_EXEC) && shim_is("gmmap-exec-allowed"))
+			a[2] &= ~PROT_EXEC;
+		return false;
+	case SC_MADVISE:
+		return before_madvise(a, ret);
+	case SC_MREMAP:
+		return before_mremap(a, ret);
+	case SC_PREAD:
+	case SC_PWRITE:
+		return before_io(a, ret);
+	case SC_VMSPLICE:
+		m = find((uintptr_t)((const struct iovec *)a[1])->iov_base);
+		return shared_mem(m) && shim_is("gmmap-vmsplice-efault") && fail(ret, EFAULT);
+	case SC_IOCTL:
+		if (a[1] == (long)UFFDIO_REGISTER &&
+		    find(((struct uffdio_register *)a[2])->range.start) &&
+		    shim_is("gmmap-uffd-accepted")) {
+			((struct uffdio_register *)a[2])->ioctls = 0;
+			return ok(ret, 0);
+		}
+		return false;
+	case SC_MBIND:
+		m = find(a[0]);
+		if (!m)
+			return false;
+		if (shim_is("gmmap-mbind-lost") ||
+		    ((a[2] < 0 || a[2] > 64) && shim_is("gmmap-mbind-any-mode")))
+			return ok(ret, 0);
+		return false;
+	default:
+		return false;
+	}
+}
+
+static void after_mremap(long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m = find(a[0]), copy;
+	size_t valid;
+
+	if (!m || *ret == -1)
+		return;
+	copy = *m;
+	valid = in_file(&copy, a[2]);
+	/* MREMAP_DONTUNMAP leaves the old range mapped to the file; otherwise it is gone. */
+	if (!(a[3] & MREMAP_DONTUNMAP)) {
+		forget(a[0], a[1]);
+	} else if (shim_is("gmmap-dontunmap-drops-old")) {
+		anon_at(a[0], a[1], MAP_PRIVATE);
+		forget(a[0], a[1]);
+	}
+	if (shim_is("gmmap-mremap-detached")) {
+		detach(*ret, valid, MAP_SHARED);
+		return;
+	}
+	if ((size_t)a[2] > valid && shim_is("gmmap-mremap-no-sigbus"))
+		anon_at(*ret + valid, a[2] - valid, MAP_SHARED);
+	else
+		remember(*ret, a[2], copy.fd, copy.off,
+			 &(struct shim_gmem){ .size = copy.size, .flags = copy.flags });
+}
+
+static void after_fork_child(void)
+{
+	if (!shim_is("gmmap-fork-private-copy"))
+		return;
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && shared_mem(&maps[i])) {
+			detach(maps[i].addr, in_file(&maps[i], maps[i].len), MAP_PRIVATE);
+			maps[i].used = false;
+		}
+}
+
+/* get_mempolicy(MPOL_F_ADDR) through another mapping of the file mbind() used: flip it. */
+static void after_get_mempolicy(long a[SHIM_NARGS], long *ret)
+{
+	struct gmap *m = find(a[3]);
+	int *mode = (int *)a[0];
+	unsigned long *mask = (unsigned long *)a[1];
+
+	if (*ret || !(a[4] & MPOL_F_ADDR) || !m || !policy.set || m->fd != policy.fd ||
+	    m->addr == policy.map_addr || !mode || !shim_is("gmmap-policy-scope-flipped"))
+		return;
+	if (*mode == MPOL_DEFAULT) {
+		*mode = policy.mode;
+		if (mask)
+			mask[0] = policy.mask0;
+	} else {
+		*mode = MPOL_DEFAULT;
+		if (mask)
+			mask[0] = 0;
+	}
+}
+
+static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
+{
+	struct shim_gmem *g;
+	struct gmap *m;
+
+	switch (c) {
+	case SC_MMAP:
+		if ((void *)*ret == MAP_FAILED)
+			break;
+		g = shim_gmem(a[4]);
+		if (g)
+			remember(*ret, a[1], a[4], a[5], g);
+		else
+			forget(*ret, a[1]);
+		break;
+	case SC_MUNMAP:
+		if (!*ret)
+			forget(a[0], a[1]);
+		break;
+	case SC_MREMAP:
+		after_mremap(a, ret);
+		break;
+	case SC_FORK:
+		if (*ret == 0)
+			after_fork_child();
+		break;
+	case SC_MADVISE:
+		m = find(a[0]);
+		if (!m)
+			break;
+		if (!*ret && ((a[2] == MADV_DONTNEED && shim_is("gmmap-dontneed-zaps-data")) ||
+			      (a[2] == MADV_PAGEOUT && shim_is("gmmap-pageout-drops-data"))))
+			punch(m, a[0], a[1]);
+		if (*ret == -1 && errno == EFAULT &&
+		    (a[2] == MADV_POPULATE_READ || a[2] == MADV_POPULATE_WRITE) &&
+		    shim_is("gmmap-populate-ignores-sigbus"))
+			*ret = 0;
+		break;
+	case SC_OPEN:
+		if (*ret < 0 || *ret >= MAX_FD)
+			break;
+		proc_mem[*ret] = is_proc_mem((const char *)a[0]);
+		odirect[*ret] = a[1] & O_DIRECT;
+		break;
+	case SC_CLOSE:
+		if (!*ret && a[0] >= 0 && a[0] < MAX_FD)
+			proc_mem[a[0]] = odirect[a[0]] = false;
+		break;
+	case SC_PREAD:
+		if (a[0] < 0 || a[0] >= MAX_FD || !proc_mem[a[0]])
+			break;
+		if (*ret > 0 && shim_is("gmmap-proc-mem-zeros"))
+			memset((void *)a[1], 0, *ret);
+		if (*ret == -1 && errno == EIO && shim_is("gmmap-private-readable")) {
+			memset((void *)a[1], 0, a[2]);
+			*ret = a[2];
+		}
+		break;
+	case SC_PROCESS_VM_READV:
+		if (*ret > 0 && shim_is("gmmap-process-vm-zeros")) {
+			const struct iovec *iov = (const struct iovec *)a[1];
+			long left = *ret;
+
+			for (unsigned long i = 0; i < (unsigned long)a[2] && left > 0; i++) {
+				size_t n = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
+
+				memset(iov[i].iov_base, 0, n);
+				left -= n;
+			}
+		}
+		break;
+	case SC_IOCTL:
+		if (a[1] == (long)UFFDIO_REGISTER && !*ret &&
+		    find(((struct uffdio_register *)a[2])->range.start) &&
+		    shim_is("gmmap-uffd-wp-async-refused")) {
+			*ret = -1;
+			errno = EINVAL;
+		}
+		break;
+	case SC_MBIND:
+		m = find(a[0]);
+		if (m && !*ret && a[2] != MPOL_DEFAULT && a[3]) {
+			policy.set = true;
+			policy.fd = m->fd;
+			policy.mode = a[2];
+			policy.map_addr = m->addr;
+			policy.mask0 = ((const unsigned long *)a[3])[0];
+		}
+		break;
+	case SC_GET_MEMPOLICY:
+		after_get_mempolicy(a, ret);
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct shim_module gmem_mmap = {
+	.area = "gmem_mmap", .devs = devs, .before = before, .after = after,
+};
+SHIM_MODULE(gmem_mmap)
