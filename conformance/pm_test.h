@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -84,6 +85,36 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 	FIXTURE_VARIANT_ADD(fixture, swprot_vm) { .need = { "sw-protected", 0 } };	\
 	FIXTURE_VARIANT_ADD(fixture, snp_vm) { .need = { "snp", 0 } };			\
 	FIXTURE_VARIANT_ADD(fixture, tdx_vm) { .need = { "tdx", 0 } }
+
+/*
+ * Guest-access fixtures: a `struct pm_need need` and the guest page size; the
+ * guest_memfd is host-mapped (MMAP|INIT_SHARED) so both sides can be checked.
+ */
+#define PM_GMEM_GUEST_VARIANTS(fixture)							\
+	FIXTURE_VARIANT_ADD(fixture, default_vm_4k) {					\
+		.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };	\
+	FIXTURE_VARIANT_ADD(fixture, default_vm_2m) {					\
+		.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };	\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm_4k) {					\
+		.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };	\
+	FIXTURE_VARIANT_ADD(fixture, swprot_vm_2m) {					\
+		.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };	\
+	FIXTURE_VARIANT_ADD(fixture, snp_vm) {						\
+		.need = { "snp", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };		\
+	FIXTURE_VARIANT_ADD(fixture, tdx_vm) {						\
+		.need = { "tdx", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K }
+
+/*
+ * In FIXTURE_SETUP: a guest_memfd of `size` from the platform, and its host
+ * mapping (MAP_SHARED). Bind a slot with userspace_addr = that mapping for one
+ * memory with two views, whichever path the backend faults it through.
+ */
+#define PM_MAPPED_GMEM(plat, vm, flags, size, fd_out, host_out) do {		\
+	(fd_out) = (plat)->create_private_mem((vm), (size), (flags));		\
+	ASSERT_LE(0, (fd_out));							\
+	(host_out) = mmap(NULL, (size), PROT_READ | PROT_WRITE, MAP_SHARED, (fd_out), 0); \
+	ASSERT_NE(MAP_FAILED, (host_out));					\
+} while (0)
 
 /*
  * A fixture with a VM and one guest_memfd of `pages` pages, created with the

@@ -82,24 +82,14 @@ FIXTURE_VARIANT(guest) {
 	uint64_t guest_page;
 };
 
-FIXTURE_VARIANT_ADD(guest, default_vm_4k) {
-	.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
-FIXTURE_VARIANT_ADD(guest, default_vm_2m) {
-	.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };
-FIXTURE_VARIANT_ADD(guest, swprot_vm_4k) {
-	.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
-FIXTURE_VARIANT_ADD(guest, swprot_vm_2m) {
-	.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };
+PM_GMEM_GUEST_VARIANTS(guest);
 
 FIXTURE_SETUP(guest)
 {
 	self->fd = -1;
 	self->host = MAP_FAILED;
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
-	self->fd = self->p->create_private_mem(self->vm, GMEM_SIZE, variant->need.gmem_flags);
-	ASSERT_LE(0, self->fd);
-	self->host = mmap(NULL, GMEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->host);
+	PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, GMEM_SIZE, self->fd, self->host);
 	/* The slot's userspace address is the gmem mapping itself: one memory, two views. */
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GMEM_GPA, GMEM_SIZE, self->host,
 				      self->fd, 0, variant->guest_page));

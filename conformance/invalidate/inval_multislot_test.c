@@ -96,26 +96,14 @@ FIXTURE_VARIANT(inval_multislot) {
 	uint64_t guest_page;
 };
 
-FIXTURE_VARIANT_ADD(inval_multislot, default_vm_4k) {
-	.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
-FIXTURE_VARIANT_ADD(inval_multislot, default_vm_2m) {
-	.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };
-FIXTURE_VARIANT_ADD(inval_multislot, swprot_vm) {
-	.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
-FIXTURE_VARIANT_ADD(inval_multislot, snp_vm) {
-	.need = { "snp", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
-FIXTURE_VARIANT_ADD(inval_multislot, tdx_vm) {
-	.need = { "tdx", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };
+PM_GMEM_GUEST_VARIANTS(inval_multislot);
 
 FIXTURE_SETUP(inval_multislot)
 {
 	self->fd = -1;
 	self->host = MAP_FAILED;
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
-	self->fd = self->p->create_private_mem(self->vm, GMEM_SIZE, variant->need.gmem_flags);
-	ASSERT_LE(0, self->fd);
-	self->host = mmap(NULL, GMEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->host);
+	PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, GMEM_SIZE, self->fd, self->host);
 	/* Each slot's userspace_addr is its part of the gmem mapping. */
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT_A, GPA_A, HALF, self->host, self->fd, 0,
 				      variant->guest_page));

@@ -182,10 +182,7 @@ FIXTURE_SETUP(inval_race)
 	if (self->n > INVAL_MAX_VCPUS)
 		self->n = INVAL_MAX_VCPUS;
 
-	self->fd = self->p->create_private_mem(self->vm, GMEM_SIZE, variant->need.gmem_flags);
-	ASSERT_LE(0, self->fd);
-	self->host = mmap(NULL, GMEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->host);
+	PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, GMEM_SIZE, self->fd, self->host);
 	/* userspace_addr is the gmem's own mapping: one memory, whichever path faults it. */
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GMEM_GPA, GMEM_SIZE, self->host,
 				      self->fd, 0, variant->guest_page));
