@@ -4,7 +4,9 @@
 #   make          build everything (needs the kselftest framework + uapi, see below)
 #   make caps     print the capability probe of this machine, write build/caps.json
 #   make run      run the conformance suite, write results/<stamp>-<host>-<kernel>/
-#   make check    run + deviant-shim kill rate (what CI runs)
+#   make check    run + deviant-shim kill rate + benchmark smoke runs (what CI runs)
+#   make bench    run the benchmarks (QUICK=1: <= 3 min; BACKGROUND=<profile>), write
+#                 results/<stamp>-<host>-<kernel>-bench/
 #
 # The kselftest framework (kselftest_harness.h, kselftest.h, lib.mk) and the uapi
 # headers come from a kernel tree: KDIR=<tree> when given (its `make headers` output
@@ -47,12 +49,12 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools caps run check clean distclean help
+.PHONY: all deps headers conformance tools benchmarks caps run check bench clean distclean help
 
-all: conformance tools $(SHIM)
+all: conformance tools benchmarks $(SHIM)
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
@@ -111,6 +113,30 @@ $(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(KSRC_STAMP)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
 
+# ---- benchmarks (bench/*.c on the VM library and the pmb measurement layer) -------------
+BENCH_OUT := $(BUILD)/bench
+BENCH_NAMES := $(sort $(patsubst bench/%.c,%,$(wildcard bench/*.c)))
+BENCH_BINS := $(addprefix $(BENCH_OUT)/,$(BENCH_NAMES))
+# Guest code runs from the binary's own image: the same flags as conformance/privmem.mk.
+BENCH_CFLAGS := $(CFLAGS_COMMON) -fno-stack-protector -fno-tree-loop-distribute-patterns \
+	-Ilib -Iplatforms -Ibench/lib $(KHDR_INCLUDES)
+BENCH_LIB_SRCS := $(wildcard bench/lib/*.c) $(LIB_SRCS) $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS))
+BENCH_LIB_OBJS := $(patsubst %.c,$(BENCH_OUT)/obj/%.o,$(BENCH_LIB_SRCS))
+BENCH_HDRS := $(LIB_HDRS) $(wildcard bench/lib/*.h)
+
+benchmarks: $(BENCH_BINS)
+
+$(BENCH_OUT)/obj/%.o: %.c $(BENCH_HDRS) $(KSRC_STAMP)
+	@mkdir -p $(dir $@)
+	@$(CC) $(BENCH_CFLAGS) -c $< -o $@
+
+$(BENCH_OUT)/libpmb.a: $(BENCH_LIB_OBJS)
+	@ar rcs $@ $^
+
+$(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS)
+	@echo "  CC       $@"
+	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
+
 # ---- running --------------------------------------------------------------------------
 caps: $(BUILD)/privmem-caps
 	@$(BUILD)/privmem-caps --json $(BUILD)/caps.json
@@ -121,8 +147,11 @@ run: deps all
 check: deps all
 	@scripts/check.sh
 
+bench: deps all
+	@QUICK=$(QUICK) BACKGROUND=$(BACKGROUND) scripts/bench.sh
+
 clean:
-	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BUILD)/caps.json $(BUILD)/check
+	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check
 
 distclean:
 	rm -rf $(BUILD)

@@ -37,7 +37,7 @@ LDFLAGS += -no-pie
 LDLIBS += -lpthread
 
 PRIVMEM_LIB_SRCS := $(wildcard $(PRIVMEM_TOP)/lib/*.c) \
-	$(filter-out %/caps_main.c,$(wildcard $(PRIVMEM_TOP)/platforms/*.c))
+	$(filter-out %/caps_main.c %/caps_json.c,$(wildcard $(PRIVMEM_TOP)/platforms/*.c))
 PRIVMEM_LIB_HDRS := $(wildcard $(PRIVMEM_TOP)/lib/*.h $(PRIVMEM_TOP)/platforms/*.h \
 	$(PRIVMEM_TOP)/conformance/*.h)
 
