@@ -65,15 +65,13 @@ void pm_guest_assert_fail(const char *file, int line, const char *expr,
 		pm_guest_assert_fail(__FILE__, __LINE__, #a " == " #b, __ga, __gb); \
 } while (0)
 
-/* Guest memory accessors the compiler may not fold or turn into libc calls. */
-static inline uint64_t pm_guest_read64(const void *p)
-{
-	return *(const volatile uint64_t *)p;
-}
-
-static inline void pm_guest_write64(void *p, uint64_t v)
-{
-	*(volatile uint64_t *)p = v;
-}
+/*
+ * Guest memory accessors the compiler may not fold or turn into libc calls.
+ * Macros, not inline functions: GCC does not inline a function into code compiled
+ * with different target options (PM_GUEST_CODE_BEGIN), and an out-of-line call per
+ * access doubles the cost of guest loops on slow backends.
+ */
+#define pm_guest_read64(p)	(*(const volatile uint64_t *)(p))
+#define pm_guest_write64(p, v)	((void)(*(volatile uint64_t *)(p) = (uint64_t)(v)))
 
 #endif

@@ -153,22 +153,25 @@ json_t *pmb_snap_json(const struct pmb_snap *s)
 
 bool pmb_counter_require(struct pmb *b, json_t *counters, const char *key, const char *why)
 {
-	json_t *v = json_object_get(counters, key);
+	static char noted[32][64];
+	json_t *v = json_object_get(counters, key), *u;
+	int i;
 
 	if (json_is_integer(v) && json_integer_value(v) != 0)
 		return true;
 	if (json_is_real(v) && json_real_value(v) != 0)
 		return true;
 	json_object_set_new(counters, key, json_string("unavailable"));
-	{
-		char k[96];
-		json_t *u = json_object_get(counters, "unavailable_why");
-
-		if (!u)
-			json_object_set_new(counters, "unavailable_why", u = json_object());
-		snprintf(k, sizeof(k), "%s", key);
-		json_object_set_new(u, k, json_string(why));
-	}
+	u = json_object_get(counters, "unavailable_why");
+	if (!u)
+		json_object_set_new(counters, "unavailable_why", u = json_object());
+	json_object_set_new(u, key, json_string(why));
+	/* Many configurations lose the same counter: one note per key is enough. */
+	for (i = 0; i < 32 && noted[i][0]; i++)
+		if (!strcmp(noted[i], key))
+			return false;
+	if (i < 32)
+		snprintf(noted[i], sizeof(noted[i]), "%s", key);
 	pmb_note(b, "counter %s unavailable: %s", key, why);
 	return false;
 }

@@ -24,6 +24,9 @@ static int nr_knobs;
 static void (*cleanups[MAX_CLEANUPS])(void);
 static int nr_cleanups;
 static volatile sig_atomic_t cleaning;
+/* Result files being written (.tmp): removed if a signal ends the run. */
+#define MAX_TMP 32
+static char tmp_paths[MAX_TMP][PATH_MAX + 8];
 
 /* "always [madvise] never" -> "madvise"; plain values lose their newline. */
 static void selected_word(char *buf)
@@ -123,6 +126,20 @@ void pmb_cleanup_now(void)
 	cleaning = 0;
 }
 
+void pmb_tmp_track(const char *path, bool on)
+{
+	for (int i = 0; i < MAX_TMP; i++) {
+		if (on && !tmp_paths[i][0]) {
+			snprintf(tmp_paths[i], sizeof(tmp_paths[i]), "%s", path);
+			return;
+		}
+		if (!on && !strcmp(tmp_paths[i], path)) {
+			tmp_paths[i][0] = '\0';
+			return;
+		}
+	}
+}
+
 static void on_signal(int sig)
 {
 	static const char msg[] = "pmb: interrupted; system knobs restored, no result written\n";
@@ -133,8 +150,10 @@ static void on_signal(int sig)
 		(void)!write(2, tmo, sizeof(tmo) - 1);
 	else
 		(void)!write(2, msg, sizeof(msg) - 1);
-	/* Result files are written only by pmb_finish, as .tmp + rename: nothing partial remains
-	 * except .tmp tables, which the driver removes with its temporary directory. */
+	/* Result files appear only by rename in pmb_finish: remove the partial .tmp ones. */
+	for (int i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i][0])
+			unlink(tmp_paths[i]);
 	signal(sig, SIG_DFL);
 	if (sig == SIGALRM)
 		_exit(124);

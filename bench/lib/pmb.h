@@ -50,6 +50,9 @@ const char *pmb_mode_name(const struct pmb *b);
 /* Pick a value by mode: pmb_by_mode(b, smoke, quick, full). */
 long pmb_by_mode(const struct pmb *b, long smoke, long quick, long full);
 int pmb_nr_cpus(void);
+/* Repetitions and warm-up runs of this run (--reps/--warmup, else by mode). */
+int pmb_reps(const struct pmb *b);
+int pmb_warmup(const struct pmb *b);
 
 /* Benchmark parameters from --set; each call also documents the key for --help. */
 long pmb_param_long(struct pmb *b, const char *key, long def);
@@ -59,6 +62,8 @@ void pmb_params_done(struct pmb *b);
 
 /* The run's configuration (sizes, lists), as recorded in the JSON "config". */
 void pmb_config(struct pmb *b, const char *key, json_t *value);
+/* A derived answer of the benchmark (e.g. "sizing"), in the JSON "results" (value stolen). */
+void pmb_result(struct pmb *b, const char *key, json_t *value);
 void pmb_note(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pmb_warn(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Something that makes the result invalid: recorded, printed, and the run exits 1. */
@@ -113,6 +118,11 @@ struct pmb_spec {
 	const char *ref_ratio;
 	bool latency;		/* samples are a latency distribution: percentiles matter */
 	bool keep_samples;	/* store every sample in the JSON (default: up to 64) */
+	/*
+	 * A headline figure of the benchmark: listed first in summary.md, and the one
+	 * whose CV (<= 3% wanted) and run-to-run agreement the benchmark is judged by.
+	 */
+	bool core;
 };
 
 /* One sample: returns the metric value (> 0) or a negative value on failure. */
@@ -166,6 +176,7 @@ json_t *pmb_snap_json(const struct pmb_snap *s);
 /*
  * The operation must have moved counters[key]: if it reads 0 or is absent, replace
  * it with "unavailable" and record why (a warning), so no reader takes it for 0.
+ * The run's notes say it once per key; every counters object carries the marking.
  * Returns true when the counter moved.
  */
 bool pmb_counter_require(struct pmb *b, json_t *counters, const char *key, const char *why);
@@ -176,6 +187,24 @@ struct pmb_kvm_stats *pmb_kvm_stats_open(int vm_or_vcpu_fd);
 /* 0 and *val, or -1 (errno ENOENT when the kernel has no such stat). */
 int pmb_kvm_stat(struct pmb_kvm_stats *s, const char *name, uint64_t *val);
 void pmb_kvm_stats_close(struct pmb_kvm_stats *s);
+
+/* ---- host helpers ---------------------------------------------------------------- */
+
+/* Pin the calling thread to CPU cpu % nr_cpus. */
+int pmb_pin_cpu(int cpu);
+/* A /proc/meminfo value (kB, or a count for HugePages_*), -1 if absent. */
+long pmb_meminfo(const char *key);
+/*
+ * Make `need` free 2M hugetlb pages exist, growing nr_hugepages through
+ * pmb_knob_set (restored at exit). 0, or -1 with the reason in why.
+ */
+int pmb_hugetlb_reserve(struct pmb *b, long need, char *why, size_t len);
+/*
+ * Page faults of this process, all threads (getrusage). Unlike /proc/vmstat pgfault
+ * no other process moves it, and it includes the faults KVM takes through GUP on
+ * the vCPU threads' behalf.
+ */
+long long pmb_process_faults(void);
 
 /* ---- tracepoints through perf ----------------------------------------------- */
 

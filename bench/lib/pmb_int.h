@@ -30,7 +30,7 @@ struct pmb {
 	uint64_t t0;
 	struct pmb_param sets[PMB_MAX_PARAMS];
 	int nr_sets;
-	json_t *root, *config, *metrics, *refs, *notes, *warnings, *errors, *counters;
+	json_t *root, *config, *metrics, *refs, *notes, *warnings, *errors, *counters, *results;
 	struct pmb_stats ref_stats[PMB_NR_REFS];
 	bool ref_done[PMB_NR_REFS];
 	struct pmb_table *tables;
@@ -40,6 +40,8 @@ void pmb_signals_init(struct pmb *b);
 /* Run cleanups and restore knobs now (idempotent). */
 void pmb_cleanup_now(void);
 void pmb_tables_discard(struct pmb *b);
+/* Track a .tmp result file (on) until renamed (off); signals unlink tracked files. */
+void pmb_tmp_track(const char *path, bool on);
 json_t *pmb_machine_json(void);
 
 #endif

@@ -44,25 +44,18 @@ struct copier {
 	char *src, *dst;
 	pthread_barrier_t *bar;
 	int cpu;
+	uint64_t t0, t1;	/* taken by the pinned copier itself, not the unpinned main thread */
 };
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
 
 static void *copier_thread(void *arg)
 {
 	struct copier *c = arg;
 
-	pin(c->cpu);
+	pmb_pin_cpu(c->cpu);
 	pthread_barrier_wait(c->bar);
+	c->t0 = pmb_now_ns();
 	memcpy(c->dst, c->src, COPY_BYTES);
-	pthread_barrier_wait(c->bar);
+	c->t1 = pmb_now_ns();
 	return NULL;
 }
 
@@ -76,21 +69,22 @@ static double memcpy_sample(void *arg)
 	struct memcpy_ref *r = arg;
 	pthread_barrier_t bar;
 	pthread_t t[256];
-	uint64_t t0, t1;
+	uint64_t t0 = UINT64_MAX, t1 = 0;
 
-	pthread_barrier_init(&bar, NULL, r->threads + 1);
+	pthread_barrier_init(&bar, NULL, r->threads);
 	for (int i = 0; i < r->threads; i++) {
 		r->c[i].bar = &bar;
 		if (pthread_create(&t[i], NULL, copier_thread, &r->c[i]))
 			return -1;
 	}
-	pthread_barrier_wait(&bar);
-	t0 = pmb_now_ns();
-	pthread_barrier_wait(&bar);
-	t1 = pmb_now_ns();
 	for (int i = 0; i < r->threads; i++)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&bar);
+	/* From the first copier's start to the last one's end. */
+	for (int i = 0; i < r->threads; i++) {
+		t0 = r->c[i].t0 < t0 ? r->c[i].t0 : t0;
+		t1 = r->c[i].t1 > t1 ? r->c[i].t1 : t1;
+	}
 	return (double)COPY_BYTES * r->threads / (t1 - t0);	/* bytes/ns == GB/s */
 }
 
@@ -152,7 +146,7 @@ static char *spin_page;
 
 static void *spinner(void *arg)
 {
-	pin((int)(long)arg);
+	pmb_pin_cpu((int)(long)arg);
 	/* Stay in this mm, touching memory, so the mm is live on this CPU. */
 	while (!atomic_load_explicit(&spinner_stop, memory_order_relaxed))
 		(void)*(volatile char *)spin_page;
@@ -184,7 +178,7 @@ static int measure_flush(struct pmb *b, bool remote, double *v, int reps, double
 	if (p == MAP_FAILED)
 		pmb_die(b, "cannot map the shootdown reference page");
 	sched_getaffinity(0, sizeof(old), &old);
-	pin(0);
+	pmb_pin_cpu(0);
 	spin_page = p + 4096;
 	*spin_page = 1;
 	atomic_store(&spinner_stop, 0);

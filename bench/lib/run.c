@@ -151,6 +151,7 @@ struct pmb *pmb_init(int argc, char **argv, const char *name, const char *summar
 	b->warnings = json_array();
 	b->errors = json_array();
 	b->counters = json_object();
+	b->results = json_object();
 	pmb_signals_init(b);
 	return b;
 }
@@ -213,6 +214,11 @@ void pmb_params_done(struct pmb *b)
 void pmb_config(struct pmb *b, const char *key, json_t *value)
 {
 	json_object_set_new(b->config, key, value);
+}
+
+void pmb_result(struct pmb *b, const char *key, json_t *value)
+{
+	json_object_set_new(b->results, key, value);
 }
 
 static json_t *vjson_string(const char *fmt, va_list ap)
@@ -312,6 +318,7 @@ struct pmb_table *pmb_table(struct pmb *b, const char *suffix, const char *heade
 	t->f = fopen(t->tmp, "w");
 	if (!t->f)
 		pmb_die(b, "cannot write %s: %s", t->tmp, strerror(errno));
+	pmb_tmp_track(t->tmp, true);
 	fprintf(t->f, "%s\n", header);
 	t->next = b->tables;
 	b->tables = t;
@@ -336,6 +343,7 @@ void pmb_tables_discard(struct pmb *b)
 			fclose(t->f);
 		t->f = NULL;
 		unlink(t->tmp);
+		pmb_tmp_track(t->tmp, false);
 	}
 }
 
@@ -346,6 +354,7 @@ static int write_atomic_json(struct pmb *b, const char *path, json_t *doc)
 	char tmp[PATH_MAX + 8];
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	pmb_tmp_track(tmp, true);
 	if (json_dump_file(doc, tmp, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(8))) {
 		unlink(tmp);
 		pmb_die(b, "cannot write %s", tmp);
@@ -354,6 +363,7 @@ static int write_atomic_json(struct pmb *b, const char *path, json_t *doc)
 		unlink(tmp);
 		pmb_die(b, "cannot rename %s: %s", tmp, strerror(errno));
 	}
+	pmb_tmp_track(tmp, false);
 	return 0;
 }
 
@@ -387,6 +397,7 @@ static void write_metrics_csv(struct pmb *b, const char *path)
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	pmb_tmp_track(tmp, true);
 	f = fopen(tmp, "w");
 	if (!f)
 		pmb_die(b, "cannot write %s: %s", tmp, strerror(errno));
@@ -412,6 +423,7 @@ static void write_metrics_csv(struct pmb *b, const char *path)
 		unlink(tmp);
 		pmb_die(b, "cannot write %s", path);
 	}
+	pmb_tmp_track(tmp, false);
 }
 
 int pmb_finish(struct pmb *b)
@@ -432,6 +444,7 @@ int pmb_finish(struct pmb *b)
 	json_object_set_new(b->root, "references", b->refs);
 	json_object_set_new(b->root, "metrics", b->metrics);
 	json_object_set_new(b->root, "counters", b->counters);
+	json_object_set_new(b->root, "results", b->results);
 	json_object_set_new(b->root, "notes", b->notes);
 	json_object_set_new(b->root, "warnings", b->warnings);
 	json_object_set_new(b->root, "errors", b->errors);
@@ -453,6 +466,7 @@ int pmb_finish(struct pmb *b)
 			pmb_die(b, "cannot write %s", t->path);
 		}
 		t->f = NULL;
+		pmb_tmp_track(t->tmp, false);
 	}
 	json_object_set_new(b->root, "valid", json_boolean(json_array_size(b->errors) == 0));
 	snprintf(path, sizeof(path), "%s/%s.csv", b->out_dir, b->name);
@@ -481,6 +495,6 @@ int pmb_finish(struct pmb *b)
 			printf("  (%.3gx %s)", jnum(r, "ratio"), json_string_value(json_object_get(r, "name")));
 		putchar('\n');
 	}
-	printf("  -> %s\n", path);
+	printf("  -> %s\n", strrchr(path, '/') + 1);
 	return json_array_size(b->errors) ? 1 : 0;
 }

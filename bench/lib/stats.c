@@ -85,6 +85,7 @@ json_t *pmb_record(struct pmb *b, const struct pmb_spec *spec, json_t *params,
 	json_object_set_new(m, "stats", pmb_stats_json(&s));
 	json_object_set_new(m, "cv_max", json_real(cv_max));
 	json_object_set_new(m, "latency", json_boolean(spec->latency));
+	json_object_set_new(m, "core", json_boolean(spec->core));
 	for (int i = 0; i < n && (spec->keep_samples || i < 64); i++)
 		json_array_append_new(samples, json_real(v[i]));
 	json_object_set_new(m, "samples", samples);

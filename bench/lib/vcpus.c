@@ -23,13 +23,8 @@ static void *vcpu_main(void *p)
 	struct vcpu_thread *t = p;
 	struct pm_exit e;
 
-	if (t->pin) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(t->idx % pmb_nr_cpus(), &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
+	if (t->pin)
+		pmb_pin_cpu(t->idx);
 	for (;;) {
 		enum pm_run_result r = pm_vcpu_run(t->vcpu, &e);
 
