@@ -7,7 +7,11 @@
 #     be detected (at least one test FAILs); prints the kill rate and lists the
 #     undetected by name; known backend deviations must FAIL in strict mode;
 #  3. the suite without /dev/kvm and as a non-root user: every test of a collection that
-#     needs KVM SKIPs with a reason; nothing FAILs anywhere.
+#     needs KVM SKIPs with a reason; nothing FAILs anywhere;
+#  4. the benchmarks: a --smoke run of each, its output checked for schema and sanity
+#     (bench/checks/common.jq + bench/checks/<name>.jq, plots, tables; never timing); the
+#     machine's knobs are as before; SIGINT mid-run restores them and leaves no result;
+#     bad arguments get one line and exit 2.
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry per
 # deviation and per check.
 set -u
@@ -158,6 +162,98 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
 	echo "  skip  non-root: needs root and setpriv to drop privileges"
 	skipped=$((skipped + 1))
+fi
+
+# ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
+echo
+echo "== benchmarks: smoke run of each (schema and sanity, not timing)"
+# What a benchmark may change and must restore.
+machine_state() {
+	cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/shmem_enabled \
+		/sys/kernel/mm/transparent_hugepage/defrag /proc/sys/vm/nr_hugepages 2>/dev/null
+	grep -c ' tracefs ' /proc/mounts
+	pgrep -c -x 'stress-ng|fio|perf' || true
+}
+bench_names="fault_in shootdown hugepage bounce directmap"
+if [ "$(id -u)" != 0 ]; then
+	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
+else
+	state0=$(machine_state)
+	"$top/scripts/bench.sh" --smoke --quiet --results "$work/bench" >"$work/bench.log" 2>&1
+	brun=$(newest "$work/bench")
+	for n in $bench_names; do
+		if [ -z "$brun" ] || [ ! -r "$brun/bench.json" ]; then
+			echo "  FAIL  $n: the smoke run wrote no results (see $work/bench.log)"
+			failed=$((failed + 1))
+			continue
+		fi
+		st=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .status' "$brun/bench.json")
+		why=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .reason // ""' "$brun/bench.json")
+		case $st in
+		skip) echo "  skip  $n: $why"; skipped=$((skipped + 1)); continue ;;
+		ok) ;;
+		*) echo "  FAIL  $n: ${st:-not run}: $why (see $brun/$n.log)"; failed=$((failed + 1)); continue ;;
+		esac
+		problems=$(jq -r -f "$top/bench/checks/common.jq" "$brun/$n.json" 2>&1
+			[ -r "$top/bench/checks/$n.jq" ] && jq -r -f "$top/bench/checks/$n.jq" "$brun/$n.json" 2>&1)
+		head -c 8 "$brun/$n.png" 2>/dev/null | grep -q PNG || problems="$problems"$'\n'"no PNG plot"
+		grep -q '<svg' "$brun/$n.svg" 2>/dev/null || problems="$problems"$'\n'"no SVG plot"
+		for t in $(jq -r '.tables[]?' "$brun/$n.json"); do
+			[ "$(wc -l <"$brun/$t")" -ge 2 ] || problems="$problems"$'\n'"table $t has no rows"
+		done
+		problems=$(echo "$problems" | sed '/^$/d')
+		if [ -z "$problems" ]; then
+			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics, \(.references | keys | join(" "))"' "$brun/$n.json"), plots, tables"
+			passed=$((passed + 1))
+		else
+			echo "  FAIL  $n:"
+			echo "$problems" | sed 's/^/        /'
+			failed=$((failed + 1))
+		fi
+	done
+	if [ "$(machine_state)" = "$state0" ]; then
+		echo "  ok    machine left as found (THP modes, nr_hugepages, tracefs, no stray stress-ng/fio/perf)"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  the benchmarks changed the machine:"
+		diff <(echo "$state0") <(machine_state) | sed 's/^/        /'
+		failed=$((failed + 1))
+	fi
+	# SIGINT in the middle of a run that changed a knob: restored, and nothing written.
+	sig=$work/bench-sigint && mkdir -p "$sig"
+	"$build/bench/hugepage" --quick --out "$sig" >/dev/null 2>"$sig.log" &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(machine_state)" != "$state0" ] && break
+		sleep 0.1
+	done
+	changed=$([ "$(machine_state)" != "$state0" ] && echo yes || echo no)
+	kill -INT "$pid" 2>/dev/null
+	wait "$pid"
+	if [ "$changed" = yes ] && [ "$(machine_state)" = "$state0" ] && [ -z "$(ls -A "$sig")" ]; then
+		echo "  ok    SIGINT mid-run: knobs restored, no partial result ($(tail -n 1 "$sig.log"))"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  SIGINT mid-run: knob changed=$changed, restored=$([ "$(machine_state)" = "$state0" ] && echo yes || echo no), left: $(ls -A "$sig" | tr '\n' ' ')"
+		failed=$((failed + 1))
+	fi
+	# Bad input: one line on stderr, exit 2, nothing written.
+	bad_ok=1
+	for args in "--bogus" "--reps 0" "--out /nonexistent/dir" "--set nosuchparam=1"; do
+		# shellcheck disable=SC2086
+		"$build/bench/bounce" --smoke --out "$sig" $args >/dev/null 2>"$sig.err"
+		rc=$?
+		if [ $rc != 2 ] || [ "$(wc -l <"$sig.err")" != 1 ] || [ -n "$(ls -A "$sig")" ]; then
+			echo "  FAIL  bad input '$args': exit $rc, $(wc -l <"$sig.err") stderr lines"
+			bad_ok=0
+		fi
+	done
+	if [ $bad_ok = 1 ]; then
+		echo "  ok    bad arguments: one-line error, exit 2, nothing written"
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
 fi
 
 echo
