@@ -882,9 +882,11 @@ static void measure_point(struct pmb *b, struct run *r, struct pool *pool, const
 	if (record_direct && pmb_record(b, &sd, pmb_params("size", sbuf, "threads", tbuf, NULL),
 					r->direct + r->nhist - n, n, &sts))
 		pt->direct = sts.median;
-	pmb_record(b, &sc, pmb_params("size", sbuf, "threads", tbuf, "areas", abuf, "meaning",
-				      "median over the sample's slices of bounce time / direct time (same bytes, interleaved)", NULL),
-		   r->cost + r->nhist - n, n, &sts);
+	m = pmb_record(b, &sc, pmb_params("size", sbuf, "threads", tbuf, "areas", abuf, NULL),
+		       r->cost + r->nhist - n, n, &sts);
+	if (m)
+		json_object_set_new(m, "what", json_string(
+			"median over the sample's slices of bounce time / direct time (same bytes, interleaved)"));
 	ff = malloc(n * sizeof(*ff));
 	if (!ff)
 		pmb_die(b, "out of memory");

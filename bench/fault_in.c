@@ -19,6 +19,14 @@
  * loop plus whatever the backend does on an already-mapped page, so the
  * difference between the passes is what the first touch itself costs.
  *
+ * Paired samples (4K guest pages, one vCPU per CPU, every backing): the first
+ * touch in chunks of PAIR_CHUNK pages, each followed at a sync by the vCPU's
+ * thread first-touching as many pages of host anonymous memory and then by the
+ * guest writing the chunk again; per chunk the guest first touch over each of
+ * the two, per sample the median over chunks. The host here drifts by ~10% in
+ * absolute speed from one 20-ms sample to the next, so rate cannot be steady;
+ * these ratios are read on the same CPU within about a millisecond.
+ *
  * References (same run): the host's anonymous 4K first-touch fault
  * (PMB_REF_FAULT_4K); a "raw" mode that runs the same guest work on the same
  * memory with a bare ioctl(KVM_RUN) loop instead of the library's vCPU runner
@@ -66,6 +74,27 @@ static void guest_two_pass(uint64_t start, uint64_t pages, uint64_t tag)
 	touch_pages(start, pages, tag);
 	GUEST_SYNC(1);
 	touch_pages(start, pages, tag + 1);
+}
+
+/*
+ * Paired samples: the first touch in chunks of PAIR_CHUNK pages; after each, a
+ * sync at which the vCPU's thread first-touches a chunk of its own host memory
+ * (sync 2), then the guest writes the same chunk again (already mapped: the
+ * guest loop alone) and syncs (3). The host times the three per chunk, so the
+ * guest's first touch is read against a host first touch and a guest write on
+ * the same CPU within about a millisecond: that cancels this machine's drift.
+ */
+#define PAIR_CHUNK 32
+static void guest_paired(uint64_t start, uint64_t pages, uint64_t tag)
+{
+	for (uint64_t i = 0; i < pages; i += PAIR_CHUNK) {
+		uint64_t n = pages - i < PAIR_CHUNK ? pages - i : PAIR_CHUNK;
+
+		touch_pages(start + i * PM_PAGE_4K, n, tag);
+		GUEST_SYNC(2);
+		touch_pages(start + i * PM_PAGE_4K, n, tag + 1);
+		GUEST_SYNC(3);
+	}
 }
 
 /* Harness comparison: first touch only; the entry's DONE port write ends it. */
@@ -181,6 +210,8 @@ struct setup {
 	struct mem mem;
 	struct pm_vcpu *vcpu[MAX_VCPUS];
 	uint64_t first_page[MAX_VCPUS], pages[MAX_VCPUS];
+	/* Paired samples: vCPU v's thread first-touches host[v] (pages[v] pages). */
+	uint8_t *host[MAX_VCPUS];
 	char err[256];
 };
 
@@ -189,6 +220,11 @@ static void teardown(struct setup *s)
 	pm_vm_free(s->vm);	/* slots first, then the memory behind them */
 	s->vm = NULL;
 	mem_free(&s->mem);
+	for (int v = 0; v < MAX_VCPUS; v++) {
+		if (s->host[v])
+			munmap(s->host[v], s->pages[v] * PM_PAGE_4K);
+		s->host[v] = NULL;
+	}
 }
 
 static int setup(const struct cfg *c, struct setup *s, uint32_t tag)
@@ -220,6 +256,21 @@ static int setup(const struct cfg *c, struct setup *s, uint32_t tag)
 					 s->pages[v], tag);
 		if (!s->vcpu[v]) {
 			snprintf(s->err, sizeof(s->err), "adding vCPU %d: %s", v, strerror(errno));
+			goto fail;
+		}
+		if (c->guest != guest_paired)
+			continue;
+		/* The host's own first touch: anonymous 4K pages, as PMB_REF_FAULT_4K. */
+		s->host[v] = mmap(NULL, s->pages[v] * PM_PAGE_4K, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (s->host[v] == MAP_FAILED) {
+			s->host[v] = NULL;
+			snprintf(s->err, sizeof(s->err), "mapping the paired host memory: %s", strerror(errno));
+			goto fail;
+		}
+		if (madvise(s->host[v], s->pages[v] * PM_PAGE_4K, MADV_NOHUGEPAGE)) {
+			snprintf(s->err, sizeof(s->err), "MADV_NOHUGEPAGE on the paired host memory: %s",
+				 strerror(errno));
 			goto fail;
 		}
 	}
@@ -294,6 +345,10 @@ struct cfgrun {
 	double *rate;			/* first pass, pages/s over all vCPUs */
 	double *retouch_ns;		/* second pass, ns per page per vCPU */
 	double *setup_ms;		/* VM + memory + memslot + vCPUs, not timed */
+	/* Paired samples (guest_paired) only: */
+	double *over_host;		/* guest first touch / host first touch */
+	double *over_write;		/* guest first touch / guest write to a mapped page */
+	double *host_ns;		/* host first touch, ns per page */
 	long long host_faults, pgfault, thp_alloc, thp_fallback;
 	uint64_t exits, pf_fixed, pf_taken, pages_4k, pages_2m;
 	bool kvm_stats;
@@ -380,6 +435,135 @@ static double sample_two_pass(struct cfgrun *r)
 	kvm_stats_add(r, &s, c->vcpus);
 	teardown(&s);
 	return r->rate[r->n - 1];
+}
+
+static double median_of(const double *v, int n);
+
+/* Per-chunk times of a paired sample, each vCPU's written only by its own thread. */
+struct paired {
+	struct setup *s;
+	uint64_t t_resume[MAX_VCPUS];	/* the guest was resumed (or started) */
+	uint64_t done[MAX_VCPUS];	/* pages (and so chunks) done per vCPU */
+	uint32_t *guest[MAX_VCPUS], *write[MAX_VCPUS], *host[MAX_VCPUS];	/* ns per chunk */
+};
+
+/* The host's own first touch: one write per 4K page, as the guest does. */
+static void host_touch(uint8_t *p, uint64_t pages, uint64_t tag)
+{
+	for (uint64_t i = 0; i < pages; i++)
+		*(volatile uint64_t *)(p + i * PM_PAGE_4K) = tag;
+}
+
+static int on_sync_paired(int idx, struct pm_vcpu *vcpu, const struct pm_exit *e, void *arg)
+{
+	struct paired *p = arg;
+	uint64_t t = pmb_now_ns(), i = p->done[idx] / PAIR_CHUNK;
+
+	(void)vcpu;
+	if (e->rep.vals[0] == 2) {
+		/* A guest chunk of first touches ended: the host's chunk right after it. */
+		uint64_t n = p->s->pages[idx] - p->done[idx];
+
+		n = n < PAIR_CHUNK ? n : PAIR_CHUNK;
+		p->guest[idx][i] = t - p->t_resume[idx];
+		host_touch(p->s->host[idx] + p->done[idx] * PM_PAGE_4K, n, TAG);
+		p->t_resume[idx] = pmb_now_ns();
+		p->host[idx][i] = p->t_resume[idx] - t;
+		return 0;
+	}
+	if (e->rep.vals[0] == 3) {
+		/* The guest's second write of the same chunk ended. */
+		uint64_t n = p->s->pages[idx] - p->done[idx];
+
+		p->write[idx][i] = t - p->t_resume[idx];
+		p->t_resume[idx] = t;
+		p->done[idx] += n < PAIR_CHUNK ? n : PAIR_CHUNK;
+		return 0;
+	}
+	return 1;
+}
+
+static void paired_free(struct paired *p)
+{
+	for (int v = 0; v < MAX_VCPUS; v++) {
+		free(p->guest[v]);
+		free(p->write[v]);
+		free(p->host[v]);
+	}
+}
+
+/*
+ * One paired sample of configuration r (guest_paired). Per chunk (PAIR_CHUNK
+ * pages of one vCPU) the guest's first touch over the host's first touch right
+ * after it, and over the guest's second write right after that; the sample is
+ * the median over every chunk of every vCPU, so a chunk that an exit or the
+ * outer hypervisor happened to stretch does not move it. The guest's times
+ * include the sync exit ending the chunk; the host's does not.
+ */
+static double sample_paired(struct cfgrun *r)
+{
+	struct cfg *c = &r->c;
+	uint32_t tag = TAG + 2 * (uint32_t)r->n;
+	uint64_t hsum = 0, t0;
+	struct paired p = { 0 };
+	double *oh = NULL, *ow = NULL;
+	struct setup s;
+	char err[320] = "out of memory";
+	int nc = 0;
+
+	if (setup(c, &s, tag)) {
+		pmb_error(c->b, "%s (paired): %s", backing_name[c->k], s.err);
+		return -1;
+	}
+	p.s = &s;
+	for (int v = 0; v < c->vcpus; v++) {
+		uint64_t chunks = (s.pages[v] + PAIR_CHUNK - 1) / PAIR_CHUNK;
+
+		p.guest[v] = calloc(chunks, sizeof(uint32_t));
+		p.write[v] = calloc(chunks, sizeof(uint32_t));
+		p.host[v] = calloc(chunks, sizeof(uint32_t));
+		if (!p.guest[v] || !p.write[v] || !p.host[v])
+			goto fail;
+		nc += chunks;
+	}
+	oh = calloc(nc, sizeof(double));
+	ow = calloc(nc, sizeof(double));
+	if (!oh || !ow)
+		goto fail;
+	t0 = pmb_now_ns();
+	for (int v = 0; v < c->vcpus; v++)
+		p.t_resume[v] = t0;
+	if (pmb_run_vcpus(s.vcpu, c->vcpus, true, on_sync_paired, &p, err, sizeof(err)) ||
+	    check_written(c, &s, tag + 1, err, sizeof(err)))
+		goto fail;
+	nc = 0;
+	for (int v = 0; v < c->vcpus; v++) {
+		for (uint64_t i = 0; i < (s.pages[v] + PAIR_CHUNK - 1) / PAIR_CHUNK; i++) {
+			if (!p.guest[v][i] || !p.write[v][i] || !p.host[v][i]) {
+				snprintf(err, sizeof(err), "vCPU %d chunk %llu: a zero time", v, (unsigned long long)i);
+				goto fail;
+			}
+			oh[nc] = (double)p.guest[v][i] / p.host[v][i];
+			ow[nc++] = (double)p.guest[v][i] / p.write[v][i];
+			hsum += p.host[v][i];
+		}
+	}
+	r->over_host[r->n] = median_of(oh, nc);
+	r->over_write[r->n] = median_of(ow, nc);
+	r->host_ns[r->n] = (double)hsum / (c->size / PM_PAGE_4K);
+	r->n++;
+	free(oh);
+	free(ow);
+	paired_free(&p);
+	teardown(&s);
+	return r->over_host[r->n - 1];
+fail:
+	pmb_error(c->b, "%s (paired): %s", backing_name[c->k], err);
+	free(oh);
+	free(ow);
+	paired_free(&p);
+	teardown(&s);
+	return -1;
 }
 
 /* ---- raw mode: the same guest work under a bare KVM_RUN loop ------------------------ */
@@ -747,6 +931,62 @@ static void record_cfg(struct pmb *b, struct cfgrun *r, int warmup, struct pmb_t
 }
 
 /*
+ * Record the paired samples of configuration r (guest_paired): the guest first
+ * touch over the host first touch (core for guest_memfd) and over the guest's
+ * own write to the same, then mapped, pages; one row of the paired table.
+ */
+static void record_paired(struct pmb *b, struct cfgrun *r, int warmup, struct pmb_table *tab)
+{
+	struct pmb_spec hs = { .metric = "guest_fault_over_host_fault", .unit = "ratio", .cv_max = 0.03,
+		/* Its reference is the paired host touch itself, measured in the same instant. */
+		.ref = PMB_REF_NONE };
+	struct pmb_spec ws = { .metric = "guest_fault_over_guest_write", .unit = "ratio", .cv_max = 0.03 };
+	struct cfg *c = &r->c;
+	int n = r->n - warmup;
+	struct pmb_stats oh, ow, hn;
+	char vc[16], size[32], ch[16];
+	json_t *m;
+
+	snprintf(vc, sizeof(vc), "%d", c->vcpus);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)c->size);
+	snprintf(ch, sizeof(ch), "%d", PAIR_CHUNK);
+	hs.core = c->k == B_GMEM && c->gpage == PM_PAGE_4K && c->vcpus == pmb_nr_cpus();
+	ws.core = hs.core;
+	pmb_stats_of(r->host_ns + warmup, n, &hn);
+#define PAIRED_PARAMS pmb_params("backing", backing_name[c->k], "guest_page", gpage_name(c->gpage), \
+				 "vcpus", vc, "bytes", size, "chunk_pages", ch, NULL)
+	m = pmb_record(b, &hs, PAIRED_PARAMS, r->over_host + warmup, n, &oh);
+	if (m) {
+		json_object_set_new(m, "warmup", json_integer(warmup));
+		json_object_set_new(m, "what", json_string(
+			"what a guest first touch costs relative to a host first touch on the same CPU at the same moment: "
+			"each vCPU first-touches its part in chunks of chunk_pages 4K pages (one 8-byte write per page, "
+			"a sync exit after each chunk); at each sync its thread, on the same CPU, first-touches as many "
+			"pages of its own fresh anonymous MADV_NOHUGEPAGE memory; per chunk guest time / host time "
+			"(ns per page / ns per page, the guest's including its sync exit), per sample the median over "
+			"every chunk of every vCPU. The pairing within about a millisecond is meant to cancel this "
+			"machine's drift of its absolute speed, which the rate metric carries; here the guest's speed "
+			"drifts partly on its own (see guest_fault_over_guest_write)"));
+		json_object_set_new(m, "paired_with", json_pack("{s:s, s:s, s:o}", "what",
+			"host anonymous 4K first touch by the vCPU's thread between the guest's chunks",
+			"unit", "ns per page", "stats", pmb_stats_json(&hn)));
+	}
+	m = pmb_record(b, &ws, PAIRED_PARAMS, r->over_write + warmup, n, &ow);
+	if (m) {
+		json_object_set_new(m, "warmup", json_integer(warmup));
+		json_object_set_new(m, "what", json_string(
+			"what a guest first touch costs relative to the guest's own write to an already-mapped page on the "
+			"same vCPU at the same moment: the same paired samples, per chunk the guest's first touch / its "
+			"second write to the same chunk right after the host's chunk (the guest loop and the sync exit "
+			"without the fault), per sample the median over chunks; 1 would mean the first touch costs nothing "
+			"beyond the guest loop. It cancels the drift of the guest's own speed, which the host touch does "
+			"not share"));
+	}
+#undef PAIRED_PARAMS
+	pmb_row(tab, "%s,%d,%.4f,%.4f,%.6g", backing_name[c->k], c->vcpus, oh.median, ow.median, hn.median);
+}
+
+/*
  * Harness overhead: paired samples of the library runner and the bare loop
  * on anonymous 4K memory, alternating which goes first.
  */
@@ -870,6 +1110,8 @@ int main(int argc, char **argv)
 				 "guest first-touch throughput and per-page cost by backing, guest page size and vCPUs");
 	int nproc = pmb_nr_cpus();
 	long size_mib = pmb_param_long(b, "size_mib", pmb_by_mode(b, 2, 16, 32));
+	/* Paired samples: as large as the others by default (32 MiB in --quick was not steadier). */
+	long paired_mib = pmb_param_long(b, "paired_size_mib", size_mib);
 	const char *backings = pmb_param_str(b, "backings", "gmem,anon,shmem,thp,hugetlb");
 	const char *dpt = pmb_param_str(b, "demand_paging", "");
 	long ovh_reps = pmb_param_long(b, "overhead_reps", pmb_by_mode(b, 3, 7, 11));
@@ -883,7 +1125,7 @@ int main(int argc, char **argv)
 	int vlist[3], nv = 0;
 	struct result res[NR_BACKINGS][2][3] = { 0 };
 	const char *skip[NR_BACKINGS] = { 0 };
-	struct pmb_table *tab, *cost, *net, *ovh, *up = NULL, *sum;
+	struct pmb_table *tab, *cost, *net, *ovh, *up = NULL, *sum, *pair_tab = NULL;
 	double worst_ovh = NAN, up_ratio = -1;
 	bool any = false;
 	char hdr[512];
@@ -892,6 +1134,8 @@ int main(int argc, char **argv)
 	if (size_mib < 2 || size_mib % 2 || size_mib > 4096)
 		pmb_die(b, "size_mib must be an even number of MiB in [2, 4096] (2M guest pages), got %ld", size_mib);
 	size = (uint64_t)size_mib << 20;
+	if (paired_mib < 2 || paired_mib % 2 || paired_mib > 4096)
+		pmb_die(b, "paired_size_mib must be an even number of MiB in [2, 4096], got %ld", paired_mib);
 	if (pmb_kvm_unusable()) {
 		fprintf(stderr, "fault_in: nothing can run: %s\n", pmb_kvm_unusable());
 		return 4;
@@ -909,13 +1153,15 @@ int main(int argc, char **argv)
 			json_array_append_new(vl, json_integer(vlist[i]));
 		pmb_config(b, "vcpus", vl);
 		pmb_config(b, "bytes", json_integer(size));
+		pmb_config(b, "paired_bytes", json_integer((uint64_t)paired_mib << 20));
 		pmb_config(b, "kvm_module", json_string(pm_caps()->kvm_module));
 	}
 	for (int k = 0; k < NR_BACKINGS; k++) {
 		if (!strstr(backings, backing_name[k]))
 			skip[k] = "not selected (--set backings)";
 		else
-			skip[k] = backing_unusable(b, k, size);
+			/* hugetlb: enough 2M pages for the larger of the two sample sizes. */
+			skip[k] = backing_unusable(b, k, size > ((uint64_t)paired_mib << 20) ? size : (uint64_t)paired_mib << 20);
 		if (skip[k] && strstr(backings, backing_name[k]))
 			pmb_note(b, "skipped: %s", skip[k]);
 	}
@@ -928,11 +1174,12 @@ int main(int argc, char **argv)
 	}
 	pmb_note(b, "pages are 4K pages: the guest writes 8 bytes to every 4K page once; with 2M guest pages only the guest page tables change");
 	pmb_note(b, "timed: vCPU threads start to the slowest vCPU's end of its first pass; VM, vCPU and memslot creation are not timed (setup_ms_median, per sample)");
+	pmb_note(b, "paired samples (4K guest pages, one vCPU per CPU, one configuration per backing, in the same rounds): the first touch in chunks of %d pages; after each chunk the vCPU's thread first-touches as many host anon 4K pages, then the guest rewrites the chunk; guest_fault_over_host_fault and guest_fault_over_guest_write are per-chunk ratios, median over the sample's chunks. They cancel this machine's drift of absolute speed, which rate carries", PAIR_CHUNK);
 	pmb_note(b, "ns_per_page is per vCPU (time a vCPU spends per page of its own part: 1e9 * vcpus / rate); with more vCPUs than CPUs it includes time-sharing");
 
 	tab = pmb_table(b, "configs",
 			"backing,guest_page,vcpus,pages,rate_pps,ns_per_page,retouch_ns_per_page,net_fault_ns_per_page,host_faults_per_page,setup_ms");
-	runs = calloc(2 * NR_BACKINGS * 3, sizeof(*runs));
+	runs = calloc(2 * NR_BACKINGS * 3 + NR_BACKINGS, sizeof(*runs));
 	for (int g = 0; g < 2; g++) {
 		for (int k = 0; k < NR_BACKINGS; k++) {
 			if (skip[k])
@@ -950,6 +1197,22 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	/* Paired samples: 4K guest pages, one vCPU per CPU (the core configuration's shape). */
+	for (int k = 0; k < NR_BACKINGS; k++) {
+		struct cfgrun *r = &runs[nr++];
+
+		if (skip[k]) {
+			nr--;
+			continue;
+		}
+		r->c = (struct cfg){ .b = b, .k = k, .gpage = PM_PAGE_4K, .vcpus = vlist[nv > 1],
+				     .size = (uint64_t)paired_mib << 20, .guest = guest_paired };
+		r->over_host = calloc(warmup + reps, sizeof(double));
+		r->over_write = calloc(warmup + reps, sizeof(double));
+		r->host_ns = calloc(warmup + reps, sizeof(double));
+		if (!r->over_host || !r->over_write || !r->host_ns)
+			pmb_die(b, "out of memory");
+	}
 	/*
 	 * Round-robin over the configurations, in alternating order, rather than
 	 * one configuration's repetitions back to back: when the machine's load
@@ -966,12 +1229,12 @@ int main(int argc, char **argv)
 			if (r->failed)
 				continue;
 			/* Reserved at start; re-checked in case something released them since. */
-			if (r->c.k == B_HUGETLB && pmb_hugetlb_reserve(b, size / PM_PAGE_2M, why, sizeof(why))) {
+			if (r->c.k == B_HUGETLB && pmb_hugetlb_reserve(b, r->c.size / PM_PAGE_2M, why, sizeof(why))) {
 				pmb_error(b, "%s (during the run)", why);
 				r->failed = true;
 				continue;
 			}
-			if (sample_two_pass(r) < 0)
+			if ((r->c.guest == guest_paired ? sample_paired(r) : sample_two_pass(r)) < 0)
 				r->failed = true;
 		}
 	}
@@ -981,13 +1244,21 @@ int main(int argc, char **argv)
 
 		while (vlist[i] != r->c.vcpus)
 			i++;
-		if (!r->failed) {
+		if (!r->failed && r->c.guest == guest_paired) {
+			if (!pair_tab)
+				pair_tab = pmb_table(b, "paired",
+						     "backing,vcpus,guest_fault_over_host_fault,guest_fault_over_guest_write,host_fault_ns_per_page");
+			record_paired(b, r, warmup, pair_tab);
+		} else if (!r->failed) {
 			record_cfg(b, r, warmup, tab, &res[r->c.k][g][i]);
 			any = true;
 		}
 		free(r->rate);
 		free(r->retouch_ns);
 		free(r->setup_ms);
+		free(r->over_host);
+		free(r->over_write);
+		free(r->host_ns);
 	}
 	free(runs);
 	/* Is a guest first touch one host fault? The process fault counter answers it. */

@@ -46,7 +46,7 @@ echo "A: $1"
 echo "B: $2"
 jq -rn --argjson a "$a" --argjson b "$b" --argjson all "$all" '
 	def pct(x; y): if x == 0 then 0 else (y - x) / x * 100 end;
-	def r(x): (x * 1000 | round) / 1000;
+	def r(x): if (x | fabs) >= 100 then (x | round) elif (x | fabs) >= 1 then ((x * 1000 | round) / 1000) else ((x * 1000000 | round) / 1000000) end;
 	($b | map({(.key): .}) | add // {}) as $bm |
 	($a | map({(.key): .}) | add // {}) as $am |
 	(["metric", "A", "B", "change", "verdict"] | @tsv),

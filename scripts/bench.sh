@@ -127,7 +127,11 @@ for n in $names; do
 	child=0
 	stop_background
 	t1=$(date +%s.%N)
-	[ "$quiet" = 1 ] || cat "$tmp/$n.out"
+	if [ "$quiet" != 1 ] && [ -r "$tmp/$n.json" ]; then
+		# The headline figures; every figure is in $n.out, $n.json and summary.md.
+		jq -r '"  \(.metrics | length) figures (\([.metrics[] | select(.stable | not)] | length) above their CV threshold), \(.warnings | length) warnings; headline:",
+			(.metrics[] | select(.core) | "    \(.metric) \(.params | to_entries | map("\(.key)=\(.value)") | join(" ") | .[0:60]): \(.stats.median * 1000 | round / 1000) \(.unit), CV \(.stats.cv * 1000 | round / 10)%")' "$tmp/$n.json" >&2
+	fi
 	reason=""
 	case $rc in
 	0) status=ok ;;

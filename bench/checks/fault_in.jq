@@ -18,6 +18,8 @@ def key: "\(.params.backing)/\(.params.guest_page)/\(.params.vcpus) vCPUs";
 [.metrics[] | select(.metric == "ns_per_page") | key] as $ns |
 [.metrics[] | select(.metric == "retouch_ns_per_page") | key] as $re |
 [.metrics[] | select(.metric == "harness_time_ratio")] as $ovh |
+[.metrics[] | select(.metric == "guest_fault_over_host_fault")] as $ph |
+[.metrics[] | select(.metric == "guest_fault_over_guest_write") | .params.backing] as $pw |
 [.metrics[] | select(.metric == "upstream_rate")] as $up |
 (.config.vcpus // []) as $vcpus |
 (([.notes[] | select(startswith("skipped: harness overhead"))] | length) > 0) as $no_ovh |
@@ -25,7 +27,7 @@ def key: "\(.params.backing)/\(.params.guest_page)/\(.params.vcpus) vCPUs";
 problem(($vcpus | length) < 1 or $vcpus[0] != 1; "config.vcpus must start with 1"),
 problem(($rates | length) == 0; "no rate metric"),
 problem(.references.fault_anon_4k.stats.median | pos | not; "no fault_anon_4k reference"),
-((["configs", "cost", "net", "summary"] + (if $no_ovh then [] else ["overhead"] end))[] as $t |
+((["configs", "cost", "net", "summary", "paired"] + (if $no_ovh then [] else ["overhead"] end))[] as $t |
 	problem((.tables // []) | index("fault_in-\($t).csv") | not; "table fault_in-\($t).csv missing")),
 
 # Every selected backing ran, or a note says why not.
@@ -49,6 +51,18 @@ problem(.references.fault_anon_4k.stats.median | pos | not; "no fault_anon_4k re
 		counter(.; "kvm_exits"; $k), counter(.; "kvm_pf_fixed"; $k), counter(.; "kvm_pf_taken"; $k),
 		counter(.; "kvm_pages_4k"; $k), counter(.; "kvm_pages_2m"; $k),
 		(if $k | startswith("thp/") then moved(.; "thp_fault_alloc"; $k) else empty end))),
+
+# Paired samples (4K guest pages, the largest vCPU count of --quick): one per backing that ran,
+# the guest_memfd one core, each with its host first-touch stats.
+([$rates[] | .params.backing] | unique[]) as $b |
+	problem([$ph[] | select(.params.backing == $b)] | length != 1; "\($b): no guest_fault_over_host_fault metric"),
+	problem($pw | index($b) | not; "\($b): no guest_fault_over_guest_write metric"),
+($ph[] | key as $k |
+	problem(.stats.median | pos | not; "\($k): guest_fault_over_host_fault not positive"),
+	problem(.paired_with.stats.median | pos | not; "\($k): guest_fault_over_host_fault without its host first-touch stats"),
+	problem((.what | type) != "string"; "\($k): guest_fault_over_host_fault without what")),
+problem(([$rates[] | select(.params.backing == "gmem")] | length) > 0 and
+	([$ph[] | select(.core == true)] | length) != 1; "gmem ran but no guest_fault_over_host_fault is core"),
 
 # Harness overhead against the raw KVM_RUN loop, for every vCPU count that ran.
 problem(($ovh | length) == 0 and ($no_ovh | not); "no harness_time_ratio metric and no note says why"),
