@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "platform.h"
 #include "pmb.h"
 #include "pmb_vm.h"
 #include "vm.h"
@@ -87,26 +88,10 @@ static const struct mem_kind gmem_nodm = { "gmem_nodirectmap", true,
 
 static int mem_create(const struct mem_kind *k, size_t size)
 {
-	int fd;
-
 	if (k->gmem_flags)
 		return pm_gmem_create(vm, size, k->gmem_flags);
-#ifdef SYS_memfd_secret
-	fd = syscall(SYS_memfd_secret, O_CLOEXEC);
-	if (fd >= 0 && ftruncate(fd, size)) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-#else
-	(void)size;
-	fd = -1;
-	errno = ENOSYS;
-	return fd;
-#endif
+	/* The secretmem platform's own constructor: memfd_secret(O_CLOEXEC), sized. */
+	return pm_platform_secretmem.create_private_mem(vm, size, O_CLOEXEC);
 }
 
 /* ---- physical placement (/proc/self/pagemap) ------------------------------------- */

@@ -238,28 +238,31 @@ void pmb_note(struct pmb *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A warning or error: on stderr now, and in the result's array. */
+static void report(struct pmb *b, json_t *to, const char *label, const char *fmt, va_list ap)
+{
+	json_t *s = vjson_string(fmt, ap);
+
+	fprintf(stderr, "%s: %s: %s\n", b->name, label, json_string_value(s));
+	json_array_append_new(to, s);
+}
+
 void pmb_warn(struct pmb *b, const char *fmt, ...)
 {
 	va_list ap;
-	json_t *s;
 
 	va_start(ap, fmt);
-	s = vjson_string(fmt, ap);
+	report(b, b->warnings, "warning", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: warning: %s\n", b->name, json_string_value(s));
-	json_array_append_new(b->warnings, s);
 }
 
 void pmb_error(struct pmb *b, const char *fmt, ...)
 {
 	va_list ap;
-	json_t *s;
 
 	va_start(ap, fmt);
-	s = vjson_string(fmt, ap);
+	report(b, b->errors, "error", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: error: %s\n", b->name, json_string_value(s));
-	json_array_append_new(b->errors, s);
 }
 
 void pmb_die(struct pmb *b, const char *fmt, ...)
