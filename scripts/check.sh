@@ -172,7 +172,7 @@ machine_state() {
 	cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/shmem_enabled \
 		/sys/kernel/mm/transparent_hugepage/defrag /proc/sys/vm/nr_hugepages 2>/dev/null
 	grep -c ' tracefs ' /proc/mounts
-	pgrep -c -x 'stress-ng|fio|perf' || true
+	ps -eo comm= | grep -cxE 'stress-ng|fio|perf'
 }
 bench_names="fault_in shootdown hugepage bounce directmap"
 if [ "$(id -u)" != 0 ]; then
