@@ -530,9 +530,9 @@ static int run_ops(struct rig *r, enum op op, uint64_t *seq, int n, double *lat,
 struct tracing {
 	int nreasons;
 	char reasons[MAX_REASONS][48];
-	char ev[MAX_REASONS + 2][64];
-	const char *evp[MAX_REASONS + 2];
-	char key[MAX_REASONS + 2][80];
+	char ev[MAX_REASONS + 4][64];
+	const char *evp[MAX_REASONS + 4];
+	char key[MAX_REASONS + 4][80];
 	int nev;
 };
 
@@ -559,6 +559,11 @@ static void tracing_init(struct pmb *b, struct tracing *tr)
 	snprintf(tr->key[tr->nev++], sizeof(tr->key[0]), "ipi_send_cpu_per_op");
 	snprintf(tr->ev[tr->nev], sizeof(tr->ev[0]), "ipi:ipi_send_cpumask");
 	snprintf(tr->key[tr->nev++], sizeof(tr->key[0]), "ipi_send_cpumask_per_op");
+	/* KVM's own MMU zaps of the guest mapping: TDP MMU and shadow MMU flavours. */
+	snprintf(tr->ev[tr->nev], sizeof(tr->ev[0]), "kvmmmu:kvm_tdp_mmu_spte_changed");
+	snprintf(tr->key[tr->nev++], sizeof(tr->key[0]), "kvmmmu_tdp_spte_changed_per_op");
+	snprintf(tr->ev[tr->nev], sizeof(tr->ev[0]), "kvmmmu:kvm_mmu_prepare_zap_page");
+	snprintf(tr->key[tr->nev++], sizeof(tr->key[0]), "kvmmmu_prepare_zap_page_per_op");
 	for (int i = 0; i < tr->nev; i++)
 		tr->evp[i] = tr->ev[i];
 }
@@ -827,6 +832,19 @@ static void measure_op(struct pmb *b, struct rig *r, const struct plan *pl, enum
 			}
 		}
 		json_object_set_new(c, "traced_raw", praw);
+		/* The guest had the page (or slot) mapped: KVM's MMU must have zapped something. */
+		if (r->nvcpus > 0) {
+			json_t *t = json_object_get(c, "kvmmmu_tdp_spte_changed_per_op");
+			json_t *z = json_object_get(c, "kvmmmu_prepare_zap_page_per_op");
+
+			if (!(json_is_real(t) && json_real_value(t) > 0) && !(json_is_real(z) && json_real_value(z) > 0)) {
+				const char *why = "no kvmmmu zap event although the guest had the memory mapped: "
+						  "this KVM backend does not emit the kvmmmu tracepoints";
+
+				pmb_counter_require(b, c, "kvmmmu_tdp_spte_changed_per_op", why);
+				pmb_counter_require(b, c, "kvmmmu_prepare_zap_page_per_op", why);
+			}
+		}
 	}
 
 	/*
