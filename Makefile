@@ -31,7 +31,8 @@ KHDR_INCLUDES := -isystem $(KSRC)/usr/include
 # benchmarks drive. rsync is needed by lib.mk's install and by `make headers`.
 DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
-	fonts-dejavu-core bsdextrautils
+	fonts-dejavu-core bsdextrautils \
+	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio
 
 CC := gcc
 WARN := -Wall -Wextra -Werror
@@ -50,7 +51,7 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench clean distclean help
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab clean distclean help
 
 all: conformance tools benchmarks $(SHIM)
 
@@ -159,6 +160,11 @@ upstream: $(KSRC_STAMP)
 
 bench: deps tools benchmarks upstream
 	@QUICK=$(QUICK) BACKGROUND=$(BACKGROUND) scripts/bench.sh
+
+# The QEMU TCG lab (issue 5, in progress): KERNEL=<bzImage> | KDIR=<tree> | the cached
+# linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
+lab: deps conformance tools
+	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(LAB_ARGS)
 
 clean:
 	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check

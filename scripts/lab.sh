@@ -1,0 +1,187 @@
+#!/bin/bash
+# The lab: boot a kernel under QEMU TCG (-cpu max: svm+npt, so kvm_amd runs guests) with a
+# generated initramfs holding busybox and the privmem conformance binaries, run the suite
+# inside, and write the results like `make run` does, tagged with the lab kernel:
+#   results/<stamp>-lab-<kernel release>/   (caps.json, ktap/, results.json, summary.md, ...)
+#   plus console.log (the whole serial console) and lab.json (kernel, boot and suite times).
+#
+#   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--stock VERSION]
+#                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
+#
+# Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
+# --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1 (Debian's
+# linux-image-6.1 package, unpacked into the cache, never installed), or by default the
+# lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached).
+# Exit 0 when nothing FAILed, 1 on FAIL, 2 on bad input or when the lab could not boot or
+# hung (the console log is kept and named).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build
+cache=${PRIVMEM_CACHE:-/var/cache/privmem}
+results=${RESULTS:-$top/results}
+kernel="" modules="" kdir="" stock="" quiet=0 only=""
+timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
+per_binary=${PRIVMEM_TIMEOUT:-120}
+
+die() { echo "privmem lab: $*" >&2; exit 2; }
+say() { [ "$quiet" = 1 ] || echo "  LAB      $*" >&2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) [ $# -ge 2 ] || die "--kernel wants a bzImage"; kernel=$2; shift ;;
+	--modules) [ $# -ge 2 ] || die "--modules wants a /lib/modules/<release> directory"; modules=$2; shift ;;
+	--kdir) [ $# -ge 2 ] || die "--kdir wants a kernel tree"; kdir=$2; shift ;;
+	--stock) [ $# -ge 2 ] || die "--stock wants a version (6.1)"; stock=$2; shift ;;
+	--timeout) [ $# -ge 2 ] || die "--timeout wants seconds"; timeout_s=$2; shift ;;
+	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
+	--quiet) quiet=1 ;;
+	--only) [ $# -ge 2 ] || die "--only wants a pattern (collection/binary glob)"; only=$2; shift ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument '$1' (try --help)" ;;
+	esac
+	shift
+done
+case "$timeout_s" in ''|*[!0-9]*) die "--timeout wants whole seconds" ;; esac
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
+[ -x /bin/busybox ] && busybox --list | grep -qx insmod || die "busybox-static missing: run 'make deps'"
+[ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make'"
+ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries: run 'make'"
+
+# ---- the kernel ---------------------------------------------------------------------
+if [ -n "$stock" ]; then
+	[ "$stock" = 6.1 ] || die "--stock knows 6.1 (Debian's linux-image-6.1), not '$stock'"
+	stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock") || die "no stock $stock kernel"
+	kernel=$stockdir/vmlinuz
+	modules=$stockdir/modules
+elif [ -n "$kdir" ]; then
+	kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir") || die "building the lab kernel from $kdir failed"
+elif [ -z "$kernel" ]; then
+	kernel=$("$top/scripts/lab-kernel.sh") || die "building the lab kernel failed"
+fi
+[ -r "$kernel" ] || die "kernel $kernel not readable"
+[ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
+# The release from the bzImage header (kernel_version string), for naming the results.
+release=$(file -bL "$kernel" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
+[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9][^ ]* ' | tr -d ' ')
+[ -n "$release" ] || release=unknown
+
+# ---- the initramfs ---------------------------------------------------------------------
+work=$(mktemp -d /tmp/privmem-lab.XXXXXX) || die "cannot create a work directory"
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules,privmem/conformance} || die "cannot build the initramfs tree"
+cp /bin/busybox "$root/bin/busybox"
+for bin in "$build"/conformance/*/*_test; do
+	coll=$(basename "$(dirname "$bin")")
+	# shellcheck disable=SC2053 # $only is a glob on purpose
+	[ -z "$only" ] || [[ $coll/$(basename "$bin") == $only ]] || continue
+	mkdir -p "$root/privmem/conformance/$coll"
+	cp "$bin" "$root/privmem/conformance/$coll/"
+done
+cp "$build/privmem-caps" "$root/privmem/"
+# Shared libraries the binaries need, at the paths the loader looks for them.
+for f in "$root"/privmem/privmem-caps "$root"/privmem/conformance/*/*_test; do
+	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' 
+done | sort -u | while read -r lib; do
+	[ -e "$lib" ] || continue
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+# KVM modules of a modular kernel (decompressed: busybox insmod takes plain .ko).
+if [ -n "$modules" ]; then
+	for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/drivers/crypto/ccp/ccp kernel/arch/x86/kvm/kvm-amd; do
+		src=$(ls "$modules/$m".ko* 2>/dev/null | head -n 1)
+		[ -n "$src" ] || continue
+		case $src in
+		*.xz) xz -dc "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
+		*.zst) zstd -dcq "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
+		*) cp "$src" "$root/lib/modules/$(basename "$m").ko" ;;
+		esac
+	done
+fi
+cat >"$root/init" <<EOF
+#!/bin/busybox sh
+# privmem lab init: mount, load KVM if modular, run every conformance binary, print each
+# one's KTAP between markers on the console, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
+mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
+for m in irqbypass kvm ccp kvm-amd; do [ -e /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko; done
+echo "@@PRIVMEM-BOOTED \$(cat /proc/uptime)"
+echo "@@PRIVMEM-BEGIN caps.json"
+/privmem/privmem-caps --quiet --json /tmp/caps.json >/dev/null 2>&1; cat /tmp/caps.json; echo
+echo "@@PRIVMEM-END 0 0"
+for bin in /privmem/conformance/*/*_test; do
+	coll=\${bin%/*}; coll=\${coll##*/}; name=\${bin##*/}
+	t0=\$(cut -d' ' -f1 /proc/uptime)
+	(cd /privmem/conformance/\$coll && timeout $per_binary ./\$name) >/tmp/out 2>&1
+	rc=\$?
+	t1=\$(cut -d' ' -f1 /proc/uptime)
+	echo "@@PRIVMEM-BEGIN ktap/\$coll/\$name.ktap"
+	cat /tmp/out
+	echo "@@PRIVMEM-END \$rc \$t0 \$t1"
+done
+echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz" || die "cannot pack the initramfs"
+
+# ---- boot --------------------------------------------------------------------------------
+host=$(uname -n)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)-lab-$release
+mkdir -p "$results" || die "cannot create $results"
+final=$results/$stamp
+tmp=$results/.incomplete/$stamp
+mkdir -p "$tmp/ktap" || die "cannot write to $results"
+trap 'rm -rf "$work" "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
+trap 'echo "privmem lab: interrupted; nothing written" >&2; exit 130' INT TERM
+console=$tmp/console.log
+say "booting $kernel ($release) under QEMU TCG, -cpu max (svm+npt); console: $console"
+t0=$(date +%s.%N)
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
+	-nographic -no-reboot -nodefaults -serial stdio -kernel "$kernel" -initrd "$work/initramfs.gz" \
+	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$console" 2>&1
+qrc=$?
+t1=$(date +%s.%N)
+keep_console() {	# a failed lab keeps its console log where the user can read it
+	local kept=$results/lab-console-$stamp.log
+	cp "$console" "$kept" 2>/dev/null
+	echo "$kept"
+}
+tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
+grep -aq '@@PRIVMEM-BOOTED' "$console" ||
+	die "the lab kernel did not reach init (qemu exit $qrc); console log: $(keep_console)"
+grep -aq '@@PRIVMEM-DONE' "$console" ||
+	die "the lab hung or crashed before the suite finished (qemu exit $qrc after ${timeout_s}s limit); console log: $(keep_console)"
+
+# ---- results: the same layout as scripts/run.sh, then the report ---------------------------
+# A marker may follow console noise or output without a final newline on the same line.
+awk -v dir="$tmp" '
+	{ i = index($0, "@@PRIVMEM-"); if (i > 1) { if (out != "") print substr($0, 1, i - 1) > out; $0 = substr($0, i) } }
+	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
+			      out = dir "/" $2; printf "" > out; next }
+	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/) { meta = out; sub(/\.ktap$/, ".meta", meta);
+			      printf "exit=%s\nseconds=%.2f\n%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "" > meta;
+			      close(meta) }
+			    close(out); out = ""; next }
+	out != "" { print > out }
+' "$console"
+cp "$top/conformance/rows.tsv" "$tmp/rows.tsv"
+booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
+done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
+echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
+jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
+	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
+	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
+	  qemu: "tcg -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total}' >"$tmp/lab.json"
+"$build/privmem-report" "$tmp" >"$tmp/report.out"
+rc=$?
+[ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
+mv "$tmp" "$final" || die "cannot move results into place"
+rmdir "$results/.incomplete" 2>/dev/null
+trap 'rm -rf "$work"' EXIT
+sed "s|$tmp|$final|g" "$final/report.out" >&2
+say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
+exit $rc
