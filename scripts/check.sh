@@ -201,9 +201,17 @@ else
 		for t in $(jq -r '.tables[]?' "$brun/$n.json"); do
 			[ "$(wc -l <"$brun/$t")" -ge 2 ] || problems="$problems"$'\n'"table $t has no rows"
 		done
+		# The checks can fail: corrupted copies of this very result must be flagged.
+		j=$brun/$n.json
+		[ "$(jq '.metrics[0].stats.median = 0 | .valid = false' "$j" | jq -r -f "$top/bench/checks/common.jq" | wc -l)" -gt 0 ] ||
+			problems="$problems"$'\n'"common.jq does not flag a zero median or an invalid result"
+		if [ -r "$top/bench/checks/$n.jq" ]; then
+			[ "$(jq '.metrics = [] | .results = {}' "$j" | jq -r -f "$top/bench/checks/$n.jq" 2>&1 | wc -l)" -gt 0 ] ||
+				problems="$problems"$'\n'"$n.jq does not flag a result without its metrics"
+		fi
 		problems=$(echo "$problems" | sed '/^$/d')
 		if [ -z "$problems" ]; then
-			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics, \(.references | keys | join(" "))"' "$brun/$n.json"), plots, tables"
+			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics, \(.references | keys | join(" "))"' "$brun/$n.json"), plots, tables; its checks flag corrupted copies"
 			passed=$((passed + 1))
 		else
 			echo "  FAIL  $n:"
