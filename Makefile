@@ -51,7 +51,7 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab clean distclean help
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix clean distclean help
 
 all: conformance tools benchmarks $(SHIM)
 
@@ -165,6 +165,10 @@ bench: deps tools benchmarks upstream
 # linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
 lab: deps conformance tools
 	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(LAB_ARGS)
+
+# Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
+lab-matrix: deps conformance tools
+	@scripts/lab-matrix.sh
 
 clean:
 	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check
