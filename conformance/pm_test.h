@@ -117,6 +117,43 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 } while (0)
 
 /*
+ * A fixture whose guest runs on one guest_memfd of `size` bytes, mapped in the host
+ * (self->host) and bound as memslot `slot` at `gpa` with the variant's guest page size:
+ * the slot's userspace address is the gmem mapping itself, one memory with two views.
+ * Variants: PM_GMEM_GUEST_VARIANTS.
+ */
+#define PM_GMEM_GUEST_FIXTURE(name, size, slot, gpa)				\
+	FIXTURE(name) {								\
+		const struct pm_platform *p;					\
+		struct pm_vm *vm;						\
+		int fd;								\
+		uint64_t *host;							\
+	};									\
+	FIXTURE_VARIANT(name) {							\
+		struct pm_need need;						\
+		uint64_t guest_page;						\
+	};									\
+	PM_GMEM_GUEST_VARIANTS(name);						\
+	FIXTURE_SETUP(name)							\
+	{									\
+		self->fd = -1;							\
+		self->host = MAP_FAILED;					\
+		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
+		PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, (size), \
+			       self->fd, self->host);				\
+		ASSERT_EQ(0, pm_vm_add_memory(self->vm, (slot), (gpa), (size), self->host, \
+					      self->fd, 0, variant->guest_page)); \
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		pm_vm_free(self->vm);						\
+		if (self->host != MAP_FAILED)					\
+			munmap(self->host, (size));				\
+		if (self->fd >= 0)						\
+			close(self->fd);					\
+	}
+
+/*
  * A fixture with a VM and one guest_memfd of `pages` pages, created with the
  * variant's flags, run for every flag set in PM_GMEM_FLAG_VARIANTS.
  */

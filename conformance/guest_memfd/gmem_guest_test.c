@@ -70,39 +70,7 @@ static void guest_reader(uint64_t a0, uint64_t a1, uint64_t a2)
 	GUEST_SYNC(1);
 }
 
-FIXTURE(guest) {
-	const struct pm_platform *p;
-	struct pm_vm *vm;
-	int fd;
-	uint64_t *host;		/* host mapping of the gmem */
-};
-
-FIXTURE_VARIANT(guest) {
-	struct pm_need need;
-	uint64_t guest_page;
-};
-
-PM_GMEM_GUEST_VARIANTS(guest);
-
-FIXTURE_SETUP(guest)
-{
-	self->fd = -1;
-	self->host = MAP_FAILED;
-	PM_SETUP_VM(&variant->need, self->p, self->vm);
-	PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, GMEM_SIZE, self->fd, self->host);
-	/* The slot's userspace address is the gmem mapping itself: one memory, two views. */
-	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GMEM_GPA, GMEM_SIZE, self->host,
-				      self->fd, 0, variant->guest_page));
-}
-
-FIXTURE_TEARDOWN(guest)
-{
-	pm_vm_free(self->vm);
-	if (self->host != MAP_FAILED)
-		munmap(self->host, GMEM_SIZE);
-	if (self->fd >= 0)
-		close(self->fd);
-}
+PM_GMEM_GUEST_FIXTURE(guest, GMEM_SIZE, SLOT, GMEM_GPA);
 
 static uint64_t host_word(uint64_t *host, uint64_t page, bool last)
 {

@@ -108,38 +108,7 @@ static void guest_repopulate(uint64_t a0, uint64_t a1, uint64_t a2)
 
 PM_GUEST_CODE_END
 
-FIXTURE(inval_repop) {
-	const struct pm_platform *p;
-	struct pm_vm *vm;
-	int fd;
-	uint64_t *host;
-};
-
-FIXTURE_VARIANT(inval_repop) {
-	struct pm_need need;
-	uint64_t guest_page;
-};
-
-PM_GMEM_GUEST_VARIANTS(inval_repop);
-
-FIXTURE_SETUP(inval_repop)
-{
-	self->fd = -1;
-	self->host = MAP_FAILED;
-	PM_SETUP_VM(&variant->need, self->p, self->vm);
-	PM_MAPPED_GMEM(self->p, self->vm, variant->need.gmem_flags, GMEM_SIZE, self->fd, self->host);
-	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GMEM_GPA, GMEM_SIZE, self->host,
-				      self->fd, 0, variant->guest_page));
-}
-
-FIXTURE_TEARDOWN(inval_repop)
-{
-	pm_vm_free(self->vm);
-	if (self->host != MAP_FAILED)
-		munmap(self->host, GMEM_SIZE);
-	if (self->fd >= 0)
-		close(self->fd);
-}
+PM_GMEM_GUEST_FIXTURE(inval_repop, GMEM_SIZE, SLOT, GMEM_GPA);
 
 TEST_F(inval_repop, punched_pages_refault_zeroed_writable_shared)
 {
