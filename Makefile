@@ -115,7 +115,7 @@ $(BUILD)/privmem-report: scripts/report/privmem-report.c
 SHIM_SRCS := $(wildcard conformance/deviant/*.c)
 $(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(KSRC_STAMP)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
+	@$(CC) $(CFLAGS_COMMON) -Wno-missing-field-initializers -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
 
 # ---- benchmarks (bench/*.c on the VM library and the pmb measurement layer) -------------
 BENCH_OUT := $(BUILD)/bench

@@ -7,19 +7,24 @@
 #
 #   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--stock VERSION]
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
+#                  [--deviations 'NAME GLOB']
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1 (Debian's
 # linux-image-6.1 package, unpacked into the cache, never installed), or by default the
 # lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached).
-# Exit 0 when nothing FAILed, 1 on FAIL, 2 on bad input or when the lab could not boot or
-# hung (the console log is kept and named).
+# --deviations: after the suite, run each deviant-shim deviation marked "lab" (the ones only
+# a kernel with sw-protected VMs can expose) whose name matches, against its area's
+# collection under LD_PRELOAD; each must make at least one test FAIL (deviations.txt).
+# Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
+# input or when the lab could not boot or hung (the console log is kept and named).
+# PRIVMEM_BUILD: the build directory to take binaries from (default build/).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build
+build=${PRIVMEM_BUILD:-$top/build}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" quiet=0 only=""
+kernel="" modules="" kdir="" stock="" quiet=0 only="" devglob=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
 
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
 	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
 	--quiet) quiet=1 ;;
 	--only) [ $# -ge 2 ] || die "--only wants a pattern (collection/binary glob)"; only=$2; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
@@ -45,6 +51,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 [ -x /bin/busybox ] && busybox --list | grep -qx insmod || die "busybox-static missing: run 'make deps'"
 [ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make'"
 ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries: run 'make'"
+[ -z "$devglob" ] || [ -r "$build/deviant.so" ] || die "no deviant shim ($build/deviant.so): run 'make'"
 
 # ---- the kernel ---------------------------------------------------------------------
 if [ -n "$stock" ]; then
@@ -70,16 +77,32 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules,privmem/conformance} || die "cannot build the initramfs tree"
 cp /bin/busybox "$root/bin/busybox"
+# Every binary goes in (deviations need their area's); suite.list says which the suite runs.
+: >"$root/privmem/suite.list"
 for bin in "$build"/conformance/*/*_test; do
 	coll=$(basename "$(dirname "$bin")")
-	# shellcheck disable=SC2053 # $only is a glob on purpose
-	[ -z "$only" ] || [[ $coll/$(basename "$bin") == $only ]] || continue
 	mkdir -p "$root/privmem/conformance/$coll"
 	cp "$bin" "$root/privmem/conformance/$coll/"
+	# shellcheck disable=SC2053 # $only is a glob on purpose
+	[ -z "$only" ] || [[ $coll/$(basename "$bin") == $only ]] || continue
+	echo "/privmem/conformance/$coll/$(basename "$bin")" >>"$root/privmem/suite.list"
 done
+[ -s "$root/privmem/suite.list" ] || die "--only '$only' matches no conformance binary"
 cp "$build/privmem-caps" "$root/privmem/"
+# Lab deviations ("name area" lines) and the shim that injects them.
+: >"$root/privmem/deviations.list"
+if [ -n "$devglob" ]; then
+	cp "$build/deviant.so" "$root/privmem/"
+	PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true |
+		awk -F'\t' '$3 == "lab" { print $1, $2 }' | while read -r dev area; do
+		# shellcheck disable=SC2053
+		[[ $dev == $devglob ]] && echo "$dev $area"
+	done >"$root/privmem/deviations.list"
+	[ -s "$root/privmem/deviations.list" ] || die "--deviations '$devglob' matches no lab deviation (PRIVMEM_DEVIATION=list, column 3)"
+fi
 # Shared libraries the binaries need, at the paths the loader looks for them.
-for f in "$root"/privmem/privmem-caps "$root"/privmem/conformance/*/*_test; do
+for f in "$root"/privmem/privmem-caps "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test; do
+	[ -e "$f" ] || continue
 	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' 
 done | sort -u | while read -r lib; do
 	[ -e "$lib" ] || continue
@@ -112,17 +135,26 @@ echo "@@PRIVMEM-BOOTED \$(cat /proc/uptime)"
 echo "@@PRIVMEM-BEGIN caps.json"
 /privmem/privmem-caps --quiet --json /tmp/caps.json >/dev/null 2>&1; cat /tmp/caps.json; echo
 echo "@@PRIVMEM-END 0 0"
-for bin in /privmem/conformance/*/*_test; do
+# run <results path> <binary> [env...]: one binary, its output between markers.
+run() {
+	out=\$1 bin=\$2; shift 2
 	coll=\${bin%/*}; coll=\${coll##*/}; name=\${bin##*/}
 	t0=\$(cut -d' ' -f1 /proc/uptime)
-	(cd /privmem/conformance/\$coll && timeout $per_binary ./\$name) >/tmp/out 2>&1
+	(cd /privmem/conformance/\$coll && env "\$@" timeout $per_binary ./\$name) >/tmp/out 2>&1
 	rc=\$?
 	t1=\$(cut -d' ' -f1 /proc/uptime)
-	echo "@@PRIVMEM-BEGIN ktap/\$coll/\$name.ktap"
+	echo "@@PRIVMEM-BEGIN \$out/\$coll/\$name.ktap"
 	cat /tmp/out
 	echo "@@PRIVMEM-END \$rc \$t0 \$t1"
-done
+}
+while read -r bin; do run ktap \$bin; done </privmem/suite.list
 echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
+while read -r dev area; do
+	for bin in /privmem/conformance/\$area/*_test; do
+		run deviations/\$dev \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
+	done
+done </privmem/deviations.list
+echo "@@PRIVMEM-DEVIATIONS-DONE \$(cat /proc/uptime)"
 poweroff -f
 EOF
 chmod +x "$root/init"
@@ -155,7 +187,7 @@ keep_console() {	# a failed lab keeps its console log where the user can read it
 tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
 grep -aq '@@PRIVMEM-BOOTED' "$console" ||
 	die "the lab kernel did not reach init (qemu exit $qrc); console log: $(keep_console)"
-if ! grep -aq '@@PRIVMEM-DONE' "$console"; then
+if ! grep -aq '@@PRIVMEM-DEVIATIONS-DONE' "$console"; then
 	if [ $qrc = 124 ] || [ $qrc = 137 ]; then
 		die "the lab hung: the suite did not finish within ${timeout_s}s; console log: $(keep_console)"
 	fi
@@ -179,16 +211,45 @@ cp "$top/conformance/rows.tsv" "$tmp/rows.tsv"
 booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
+# Deviations: "name area fails first-failing-test"; detected = at least one FAIL.
+: >"$tmp/deviations.txt"
+while read -r dev area; do
+	ktaps=$(ls "$tmp/deviations/$dev"/*/*.ktap 2>/dev/null)
+	fails=0 first=-
+	if [ -n "$ktaps" ]; then
+		# shellcheck disable=SC2086 # one path per line, no spaces in them
+		fails=$(cat $ktaps | grep -c '^not ok')
+		# shellcheck disable=SC2086
+		first=$(cat $ktaps | grep -m1 '^not ok' | sed 's/^not ok [0-9]* //' | tr ' ' '_')
+	fi
+	echo "$dev $area $fails ${first:--}" >>"$tmp/deviations.txt"
+done <"$root/privmem/deviations.list"
+devs_total=$(wc -l <"$tmp/deviations.txt")
+devs_detected=$(awk '$3 > 0' "$tmp/deviations.txt" | wc -l)
 jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
+	--argjson dt "$devs_total" --argjson dd "$devs_detected" \
+	--arg undetected "$(awk '$3 == 0 { print $1 }' "$tmp/deviations.txt")" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
-	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total}' >"$tmp/lab.json"
+	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total,
+	  deviations: {run: $dt, detected: $dd, undetected: ($undetected | split("\n") | map(select(. != "")))}}' >"$tmp/lab.json"
 "$build/privmem-report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
+[ "$devs_detected" = "$devs_total" ] || rc=1
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
+if [ "$devs_total" -gt 0 ]; then
+	while read -r dev area fails first; do
+		if [ "$fails" -gt 0 ]; then
+			printf '  detected   %-34s %3d FAIL in %s, e.g. %s\n' "$dev" "$fails" "$area" "$first" >&2
+		else
+			printf '  UNDETECTED %-34s by %s (logs: %s)\n' "$dev" "$area" "$final/deviations/$dev" >&2
+		fi
+	done <"$final/deviations.txt"
+	echo "lab kill rate: $devs_detected/$devs_total deviations detected" >&2
+fi
 say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc
