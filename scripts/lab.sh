@@ -174,9 +174,10 @@ say "booting $kernel ($release) under QEMU TCG, -cpu max (svm+npt); console: $co
 t0=$(date +%s.%N)
 # ${PRIVMEM_LAB_TCG:-thread=single}: multi-threaded TCG hit "Oops: int3" in the 6.12 guest while
 # the kernel live-patched its own text (int3-based text_poke); one TCG thread did not.
+# secretmem.enable=1: older kernels (Debian's 6.1) default it to 0, so memfd_secret is ENOSYS there.
 timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "tcg,${PRIVMEM_LAB_TCG:-thread=single}" -cpu max -smp 2 -m 3G \
 	-nographic -no-reboot -nodefaults -serial stdio -kernel "$kernel" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet" </dev/null >"$console" 2>&1
+	-append "console=ttyS0 panic=-1 quiet secretmem.enable=1" </dev/null >"$console" 2>&1
 qrc=$?
 t1=$(date +%s.%N)
 keep_console() {	# a failed lab keeps its console log where the user can read it
