@@ -163,11 +163,11 @@ bench: deps tools benchmarks upstream
 
 # The QEMU TCG lab (issue 5, in progress): KERNEL=<bzImage> | KDIR=<tree> | the cached
 # linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
-lab: deps conformance tools
+lab: deps conformance tools $(SHIM)
 	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(LAB_ARGS)
 
 # Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
-lab-matrix: deps conformance tools
+lab-matrix: deps conformance tools $(SHIM)
 	@scripts/lab-matrix.sh
 
 clean:
