@@ -13,6 +13,7 @@ const struct pm_platform *const pm_platforms[] = {
 	&pm_platform_tdx,
 	&pm_platform_snp,
 	&pm_platform_cca,
+	&pm_platform_kvm_plain,
 	NULL,
 };
 

@@ -45,6 +45,7 @@ extern const struct pm_platform pm_platform_secretmem;
 extern const struct pm_platform pm_platform_tdx;
 extern const struct pm_platform pm_platform_snp;
 extern const struct pm_platform pm_platform_cca;
+extern const struct pm_platform pm_platform_kvm_plain;
 
 /* NULL-terminated, in report order. */
 extern const struct pm_platform *const pm_platforms[];

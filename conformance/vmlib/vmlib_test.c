@@ -19,7 +19,8 @@ FIXTURE_VARIANT(vmlib) {
 	struct pm_need need;
 };
 
-FIXTURE_VARIANT_ADD(vmlib, default_vm) { .need = { "sw-default", 0 } };
+/* The library needs plain KVM only: no guest_memfd, no private memory. */
+FIXTURE_VARIANT_ADD(vmlib, default_vm) { .need = { "kvm", 0 } };
 
 FIXTURE_SETUP(vmlib)
 {
