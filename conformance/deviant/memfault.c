@@ -44,6 +44,15 @@ static const struct shim_dev devs[] = {
 	{ "kvmstats-pages-cumulative",     "pages_4k is described as a cumulative counter" },
 	{ "kvmstats-frozen",               "stats data reads return the values of the first read forever" },
 	{ "kvmstats-pages-decrease",       "pages_4k goes down while the guest maps memory" },
+	/* Lab only: they corrupt real private-fault exits of sw-protected VMs. */
+	{ "mfault-gpa-2m-aligned",         "memory_fault.gpa is the 2M-aligned address, not the faulting 4K page", .lab = true },
+	{ "mfault-size-2m",                "memory_fault.size is 2M instead of PAGE_SIZE", .lab = true },
+	{ "mfault-private-flag-dropped",   "memory_fault.flags is 0 on a private access", .lab = true },
+	{ "mfault-errno-eintr",            "a memory-fault exit fails KVM_RUN with EINTR instead of EFAULT", .lab = true },
+	{ "mfault-signal-exit-stale",      "a signal ends KVM_RUN with EINTR but exit_reason keeps the previous KVM_EXIT_MEMORY_FAULT", .lab = true },
+	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true },
+	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true },
+	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true },
 	{ NULL, NULL }
 };
 
@@ -198,6 +207,70 @@ static bool fake_fault_exit(long vcpu_fd, long *ret)
 	if (shim_is("mfault-errno-eio"))
 		err = EIO;
 	return fail(ret, err);
+}
+
+/* ---- KVM_RUN on VMs with memory attributes: real exits, corrupted (lab) ------------ */
+
+static bool fault_seen[MAX_FD];		/* the vCPU's last KVM_RUN was a memory-fault exit */
+static uint32_t reason_before[MAX_FD];	/* exit_reason when its current KVM_RUN started */
+static struct { bool pending; uint64_t gpa, size, attrs; } converted[MAX_FD];	/* per VM fd */
+
+static bool lab_run_dev(void)
+{
+	return shim_is("mfault-gpa-2m-aligned") || shim_is("mfault-size-2m") ||
+	       shim_is("mfault-private-flag-dropped") || shim_is("mfault-errno-eintr") ||
+	       shim_is("mfault-signal-exit-stale") || shim_is("mfault-immediate-exit-ignored") ||
+	       shim_is("mfault-resolved-run-stale") || shim_is("mfault-convert-exit-range");
+}
+
+static bool lab_run_before(long fd, long *ret)
+{
+	struct kvm_run *run = shim_vcpu_run(fd);
+	int vm = fd_ok(fd) ? vcpu_vm[fd] - 1 : -1;
+
+	if (!run || !fd_ok(fd))
+		return false;
+	reason_before[fd] = run->exit_reason;
+	if (shim_is("mfault-immediate-exit-ignored"))
+		run->immediate_exit = 0;
+	if (shim_is("mfault-resolved-run-stale") && fault_seen[fd]) {
+		fault_seen[fd] = false;
+		return ok(ret, 0);
+	}
+	if (shim_is("mfault-convert-exit-range") && fd_ok(vm) && converted[vm].pending) {
+		converted[vm].pending = false;
+		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		run->memory_fault.flags = converted[vm].attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE ?
+					  KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+		run->memory_fault.gpa = converted[vm].gpa;
+		run->memory_fault.size = converted[vm].size;
+		return fail(ret, EFAULT);
+	}
+	return false;
+}
+
+static void lab_run_after(long fd, long *ret)
+{
+	struct kvm_run *run = shim_vcpu_run(fd);
+	int err = errno;
+
+	if (!run || !fd_ok(fd))
+		return;
+	fault_seen[fd] = *ret == -1 && err == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT;
+	if (fault_seen[fd]) {
+		if (shim_is("mfault-gpa-2m-aligned"))
+			run->memory_fault.gpa &= ~(0x200000ULL - 1);
+		if (shim_is("mfault-size-2m"))
+			run->memory_fault.size = 0x200000ULL;
+		if (shim_is("mfault-private-flag-dropped"))
+			run->memory_fault.flags &= ~(uint64_t)KVM_MEMORY_EXIT_FLAG_PRIVATE;
+		if (shim_is("mfault-errno-eintr"))
+			err = EINTR;
+	}
+	if (shim_is("mfault-signal-exit-stale") && *ret == -1 && err == EINTR &&
+	    reason_before[fd] == KVM_EXIT_MEMORY_FAULT)
+		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+	errno = err;
 }
 
 /* ---- KVM_PRE_FAULT_MEMORY --------------------------------------------------------- */
@@ -355,6 +428,8 @@ static bool before(enum shim_call c, long a[SHIM_NARGS], long *ret)
 	    ((struct kvm_enable_cap *)a[2])->cap == KVM_CAP_MEMORY_FAULT_INFO &&
 	    shim_is("mfault-info-enable-accepted"))
 		return ok(ret, 0);
+	if (a[1] == (long)KVM_RUN && lab_run_dev())
+		return lab_run_before(a[0], ret);
 	if (a[1] == (long)KVM_RUN)
 		return fake_fault_exit(a[0], ret);
 	if (a[1] == (long)KVM_PRE_FAULT_MEMORY && prefault_dev())
@@ -366,8 +441,18 @@ static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
 {
 	switch (c) {
 	case SC_IOCTL:
+		if (a[1] == (long)KVM_RUN && lab_run_dev())
+			lab_run_after(a[0], ret);
 		if (*ret < 0)
 			break;
+		if (a[1] == (long)KVM_SET_MEMORY_ATTRIBUTES && fd_ok(a[0]) &&
+		    shim_is("mfault-convert-exit-range")) {
+			const struct kvm_memory_attributes *m = (void *)a[2];
+
+			if (m->size > PAGE)
+				converted[a[0]] = (typeof(converted[0])){ true, m->address, m->size,
+									  m->attributes };
+		}
 		if (a[1] == (long)KVM_CREATE_VCPU && fd_ok(*ret))
 			vcpu_vm[*ret] = a[0] + 1;
 		else if (a[1] == (long)KVM_SET_USER_MEMORY_REGION2)
