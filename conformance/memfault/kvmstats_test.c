@@ -184,7 +184,7 @@ FIXTURE(kvmstats) {
 };
 
 FIXTURE_VARIANT(kvmstats) { struct pm_need need; };
-FIXTURE_VARIANT_ADD(kvmstats, default_vm) { .need = { "sw-default", 0 } };
+FIXTURE_VARIANT_ADD(kvmstats, default_vm) { .need = { "kvm", 0 } };
 FIXTURE_VARIANT_ADD(kvmstats, swprot_vm) { .need = { "sw-protected", 0 } };
 
 FIXTURE_SETUP(kvmstats)

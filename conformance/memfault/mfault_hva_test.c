@@ -31,7 +31,7 @@ FIXTURE(mfault_hva) {
 };
 
 FIXTURE_VARIANT(mfault_hva) { struct pm_need need; };
-FIXTURE_VARIANT_ADD(mfault_hva, default_vm) { .need = { "sw-default", 0 } };
+FIXTURE_VARIANT_ADD(mfault_hva, default_vm) { .need = { "kvm", 0 } };
 FIXTURE_VARIANT_ADD(mfault_hva, swprot_vm) { .need = { "sw-protected", 0 } };
 
 FIXTURE_SETUP(mfault_hva)

@@ -31,8 +31,9 @@ FIXTURE_VARIANT(prefault) {
 	enum backing backing;
 };
 
+/* A plain slot needs no guest_memfd: any KVM with pre-fault. */
 FIXTURE_VARIANT_ADD(prefault, default_vm) {
-	.need = { "sw-default", 0 }, .backing = PLAIN };
+	.need = { "kvm", 0 }, .backing = PLAIN };
 FIXTURE_VARIANT_ADD(prefault, default_vm_mmap) {
 	.need = { "sw-default", GUEST_MEMFD_FLAG_MMAP }, .backing = GMEM };
 FIXTURE_VARIANT_ADD(prefault, swprot_vm) {
