@@ -126,6 +126,7 @@ cat >"$root/init" <<EOF
 # privmem lab init: mount, load KVM if modular, run every conformance binary, print each
 # one's KTAP between markers on the console, power off.
 /bin/busybox --install -s /bin
+hostname privmem-lab
 export PATH=/bin:/sbin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
