@@ -181,15 +181,19 @@ FIXTURE(kvmstats) {
 	const struct pm_platform *p;
 	struct pm_vm *vm;
 	struct stats vms;
+	int fd;			/* the private variant's guest_memfd */
 };
 
-FIXTURE_VARIANT(kvmstats) { struct pm_need need; };
+/* private: the regions are guest_memfd memory set PRIVATE, so faults and pre-faults map gmem. */
+FIXTURE_VARIANT(kvmstats) { struct pm_need need; bool private; };
 FIXTURE_VARIANT_ADD(kvmstats, default_vm) { .need = { "kvm", 0 } };
 FIXTURE_VARIANT_ADD(kvmstats, swprot_vm) { .need = { "sw-protected", 0 } };
+FIXTURE_VARIANT_ADD(kvmstats, swprot_vm_private) { .need = { "sw-protected", 0 }, .private = true };
 
 FIXTURE_SETUP(kvmstats)
 {
 	self->vms.fd = -1;
+	self->fd = -1;
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
 	self->vm->timeout_ms = 5000;
 	if (pm_check_cap(self->vm->fd, KVM_CAP_BINARY_STATS_FD) <= 0)
@@ -201,6 +205,8 @@ FIXTURE_TEARDOWN(kvmstats)
 {
 	stats_close(&self->vms);
 	pm_vm_free(self->vm);
+	if (self->fd >= 0)
+		close(self->fd);
 }
 
 static void guest_sync3(uint64_t a0, uint64_t a1, uint64_t a2)
@@ -308,10 +314,17 @@ static void guest_touch_regions(uint64_t gpa, uint64_t n, uint64_t a2)
 	GUEST_SYNC(2);
 }
 
-static int add_region_slot(struct pm_vm *vm)
+/* The regions' slot: anonymous memory, or (private variant) guest_memfd set PRIVATE. */
+static int add_region_slot(const struct pm_platform *p, struct pm_vm *vm, bool private, int *fd)
 {
-	if (pm_vm_add_memory(vm, SLOT, GPA, SLOT_SIZE, NULL, -1, 0, 0))
+	if (private) {
+		*fd = p->create_private_mem(vm, SLOT_SIZE, 0);
+		if (*fd < 0 || pm_vm_add_memory(vm, SLOT, GPA, SLOT_SIZE, NULL, *fd, 0, 0) ||
+		    p->convert(vm, GPA, SLOT_SIZE, true))
+			return -1;
+	} else if (pm_vm_add_memory(vm, SLOT, GPA, SLOT_SIZE, NULL, -1, 0, 0)) {
 		return -1;
+	}
 	for (uint64_t i = 0; i < NREGIONS; i++)
 		if (pm_vm_map(vm, GPA + i * PM_PAGE_2M, MF_PAGE, PM_PAGE_4K))
 			return -1;
@@ -330,7 +343,8 @@ TEST_F(kvmstats, pages_after_guest_faults)
 
 	if (!stats_find(&self->vms, "pages_4k"))
 		SKIP(return, "VM stat 'pages_4k' not exposed (not x86?)");
-	ASSERT_EQ(0, add_region_slot(self->vm));
+	ASSERT_EQ(0, add_region_slot(self->p, self->vm, variant->private, &self->fd))
+		TH_LOG("region slot: %s", strerror(errno));
 	v = pm_vcpu_add(self->vm, guest_touch_regions, GPA, NREGIONS, 0);
 	ASSERT_NE(NULL, v);
 	ASSERT_GUEST_SYNC(v, 1);
@@ -361,7 +375,8 @@ TEST_F(kvmstats, pages_after_prefault)
 	cap = pm_check_cap(self->vm->fd, KVM_CAP_PRE_FAULT_MEMORY);
 	if (cap <= 0)
 		SKIP(return, "KVM_CAP_PRE_FAULT_MEMORY=%d on %s", cap, self->p->name);
-	ASSERT_EQ(0, add_region_slot(self->vm));
+	ASSERT_EQ(0, add_region_slot(self->p, self->vm, variant->private, &self->fd))
+		TH_LOG("region slot: %s", strerror(errno));
 	v = pm_vcpu_add(self->vm, guest_touch_regions, GPA, NREGIONS, 0);
 	ASSERT_NE(NULL, v);
 	ASSERT_TRUE(leaf_count(&self->vms, &before, &zero_before));
