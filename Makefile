@@ -25,7 +25,13 @@ KSRC := $(abspath $(KDIR))
 KSRC_STAMP := $(BUILD)/.kdir-headers-ready
 endif
 KSFT_DIR := $(KSRC)/tools/testing/selftests
+ifeq ($(KDIR),)
 KHDR_INCLUDES := -isystem $(KSRC)/usr/include
+else
+# KDIR's uapi, exported into build/ (see the KDIR headers rule below).
+KHDR_DIR := $(BUILD)/kdir-headers
+KHDR_INCLUDES := -isystem $(KHDR_DIR)/usr/include
+endif
 
 # Debian packages: build, kselftest framework source, JSON, NUMA, and the tools the
 # benchmarks drive. rsync is needed by lib.mk's install and by `make headers`.
@@ -82,11 +88,18 @@ $(KSRC_STAMP):
 	@$(MAKE) -s -C $(KSRC) headers >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD)/headers.log" >&2; exit 1; }
 	@touch $@
 else
+# A clean tree (no in-tree build) exports its headers out of tree (O=), so it stays clean for
+# the lab's out-of-tree kernel build (scripts/lab-kernel.sh --kdir); a tree with an in-tree
+# build exports them in tree, as `make headers` there would, and they are copied.
 $(KSRC_STAMP):
 	@test -r $(KSFT_DIR)/kselftest_harness.h || { echo "privmem: KDIR=$(KDIR) has no tools/testing/selftests/kselftest_harness.h" >&2; exit 1; }
-	@mkdir -p $(BUILD)
-	@echo "  HEADERS  $(KSRC)/usr/include"
-	@$(MAKE) -s -C $(KSRC) headers >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers in KDIR failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	@mkdir -p $(BUILD) && rm -rf $(KHDR_DIR)
+	@echo "  HEADERS  $(KHDR_DIR)/usr/include (from $(KSRC))"
+	@if [ -e $(KSRC)/.config ] || [ -d $(KSRC)/include/config ] || [ -d $(KSRC)/arch/x86/include/generated ]; then \
+		$(MAKE) -s -C $(KSRC) headers && mkdir -p $(KHDR_DIR)/usr && cp -r $(KSRC)/usr/include $(KHDR_DIR)/usr/; \
+	else \
+		$(MAKE) -s -C $(KSRC) O=$(KHDR_DIR) headers; \
+	fi >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers in KDIR failed, see $(BUILD)/headers.log" >&2; exit 1; }
 	@touch $@
 endif
 
