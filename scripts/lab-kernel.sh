@@ -61,6 +61,21 @@ check_fragment() {
 	done)
 	[ -z "$missing" ] || die "the config lacks $(echo $missing) after olddefconfig (dependencies?), see $obj/.config"
 }
+# x86_64_defconfig + the fragment in $obj, from $src; output appended to $log.
+configure() {
+	echo "$me: configuring $src (x86_64_defconfig + $(basename "$fragment")) in $obj" >&2
+	{
+		make -C "$src" O="$obj" x86_64_defconfig &&
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" &&
+		make -C "$src" O="$obj" olddefconfig
+	} >>"$log" 2>&1 || die "configuring $src failed, see $log"
+	check_fragment
+}
+build() {
+	make -C "$src" O="$obj" -j"$jobs" bzImage >>"$log" 2>&1 ||
+		die "kernel build failed ($(grep -m1 -E 'error|Error|not clean' "$log" || echo "see $log"))"
+}
+
 if [ -n "$kdir" ]; then
 	hash=$( { echo "recipe $recipe"; echo "$src"; cat "$fragment"; } | sha256sum | cut -c1-12)
 	obj=$cache/obj-tree-$hash
@@ -69,17 +84,12 @@ if [ -n "$kdir" ]; then
 	: >"$log"
 	t0=$(date +%s)
 	if [ ! -r "$obj/.config" ] || [ "$fragment" -nt "$obj/.config" ]; then
-		echo "$me: configuring $src (x86_64_defconfig + $(basename "$fragment")) in $obj" >&2
-		{
-			make -C "$src" O="$obj" x86_64_defconfig &&
-			"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" &&
-			make -C "$src" O="$obj" olddefconfig
-		} >>"$log" 2>&1 || die "configuring $src failed, see $log"
+		configure
+	else
+		check_fragment
 	fi
-	check_fragment
 	echo "$me: building $src (incremental, $jobs jobs; log: $log)" >&2
-	make -C "$src" O="$obj" -j"$jobs" bzImage >>"$log" 2>&1 ||
-		die "kernel build failed ($(grep -m1 -E 'error|Error|not clean' "$log" || echo "see $log"))"
+	build
 	echo "$me: $obj/arch/x86/boot/bzImage ready in $(($(date +%s) - t0))s" >&2
 	echo "$obj/arch/x86/boot/bzImage"
 	exit 0
@@ -95,29 +105,19 @@ rm -rf "$work" && mkdir -p "$work" || die "cannot create $work"
 log=$work/build.log
 t0=$(date +%s)
 
-if [ -z "$kdir" ]; then
-	src=$cache/src-$srcid
-	if [ ! -e "$src/.privmem-extracted" ]; then
-		echo "$me: extracting $tarball into $src" >&2
-		rm -rf "$src" "$src.tmp" && mkdir -p "$src.tmp" || die "cannot create $src.tmp"
-		tar -xJf "$tarball" -C "$src.tmp" >"$log" 2>&1 || die "extracting $tarball failed, see $log"
-		mv "$src.tmp/linux-source-6.12" "$src" && rmdir "$src.tmp" && touch "$src/.privmem-extracted" ||
-			die "cannot move the source into $src"
-	fi
+src=$cache/src-$srcid
+if [ ! -e "$src/.privmem-extracted" ]; then
+	echo "$me: extracting $tarball into $src" >&2
+	rm -rf "$src" "$src.tmp" && mkdir -p "$src.tmp" || die "cannot create $src.tmp"
+	tar -xJf "$tarball" -C "$src.tmp" >"$log" 2>&1 || die "extracting $tarball failed, see $log"
+	mv "$src.tmp/linux-source-6.12" "$src" && rmdir "$src.tmp" && touch "$src/.privmem-extracted" ||
+		die "cannot move the source into $src"
 fi
 
 obj=$work/obj
-echo "$me: configuring (x86_64_defconfig + $(basename "$fragment"))" >&2
-{
-	make -C "$src" O="$obj" x86_64_defconfig &&
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" &&
-	make -C "$src" O="$obj" olddefconfig
-} >>"$log" 2>&1 || die "configuring failed, see $log"
-check_fragment
-
+configure
 echo "$me: building bzImage with $jobs jobs (about 17 min on 2 CPUs; log: $log)" >&2
-make -C "$src" O="$obj" -j"$jobs" bzImage >>"$log" 2>&1 ||
-	die "kernel build failed ($(grep -m1 -E 'error|Error' "$log" || echo "see $log"))"
+build
 secs=$(($(date +%s) - t0))
 cp "$obj/arch/x86/boot/bzImage" "$work/bzImage" && cp "$obj/.config" "$work/config" ||
 	die "cannot copy the build results"

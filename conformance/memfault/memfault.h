@@ -118,4 +118,12 @@ static inline void mf_prefault(int vcpu_fd, uint64_t gpa, uint64_t size, uint64_
 	r->size = range.size;
 }
 
+/* Convert with the platform's own operation (self->p, self->vm); SKIP where it has none. */
+#define CONVERT(self, gpa, size, to_private) do {				\
+	int __r = (self)->p->convert((self)->vm, (gpa), (size), (to_private));	\
+	if (__r && errno == EOPNOTSUPP)						\
+		SKIP(return, "%s has no shared<->private conversion", (self)->p->name); \
+	ASSERT_EQ(0, __r);							\
+} while (0)
+
 #endif

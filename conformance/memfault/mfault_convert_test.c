@@ -61,14 +61,6 @@ static void guest_write_at(uint64_t gpa, uint64_t first, uint64_t a2)
 
 PM_GUEST_CODE_END
 
-/* Convert with the platform's own operation; SKIP where it has none. */
-#define CONVERT(self, gpa, size, to_private) do {				\
-	int __r = (self)->p->convert((self)->vm, (gpa), (size), (to_private));	\
-	if (__r && errno == EOPNOTSUPP)						\
-		SKIP(return, "%s has no shared<->private conversion", (self)->p->name); \
-	ASSERT_EQ(0, __r);							\
-} while (0)
-
 /*
  * The next KVM_RUN must be the private fault on the 4K page `page`, exactly.
  * Annotation is not optional here: every private path fills the fields

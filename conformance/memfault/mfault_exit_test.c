@@ -271,14 +271,6 @@ static void guest_read_twice(uint64_t gpa, uint64_t a1, uint64_t a2)
 	GUEST_SYNC_VALS(2, pm_guest_read64((void *)gpa), 0, 0);
 }
 
-/* Convert with the platform's own operation; SKIP where it has none. */
-#define CONVERT(self, gpa, size, to_private) do {				\
-	int __r = (self)->p->convert((self)->vm, (gpa), (size), (to_private));	\
-	if (__r && errno == EOPNOTSUPP)						\
-		SKIP(return, "%s has no shared<->private conversion", (self)->p->name); \
-	ASSERT_EQ(0, __r);							\
-} while (0)
-
 static void expect_private_fault(struct __test_metadata *_metadata, struct pm_vm *vm,
 				 struct pm_vcpu *v, uint64_t gpa)
 {

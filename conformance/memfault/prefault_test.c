@@ -67,12 +67,8 @@ FIXTURE_SETUP(prefault)
 		ASSERT_LE(0, self->fd);
 		ASSERT_EQ(0, self->p->bind_memslot(self->vm, SLOT, GPA, SLOT_SIZE, self->fd, 0, PM_PAGE_4K));
 	}
-	if (variant->backing == GMEM_PRIVATE) {
-		r = self->p->convert(self->vm, GPA, SLOT_SIZE, true);
-		if (r && errno == EOPNOTSUPP)
-			SKIP(return, "%s has no shared<->private conversion", self->p->name);
-		ASSERT_EQ(0, r);
-	}
+	if (variant->backing == GMEM_PRIVATE)
+		CONVERT(self, GPA, SLOT_SIZE, true);
 	self->vcpu = pm_vcpu_add(self->vm, guest_read_slot, GPA, SLOT_PAGES, 0);
 	ASSERT_NE(NULL, self->vcpu);
 }
