@@ -101,8 +101,21 @@ uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_t
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
-				 char *why, size_t len)
+int pm_plat_no_bind(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		    int fd, uint64_t offset, uint64_t page_size)
+{
+	(void)vm, (void)slot, (void)gpa, (void)size, (void)fd, (void)offset, (void)page_size;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+uint64_t pm_plat_no_gmem_flags(const struct pm_caps *c, unsigned long vm_type)
+{
+	(void)c, (void)vm_type;
+	return 0;
+}
+
+bool pm_plat_detect_vm_type(const struct pm_caps *c, unsigned long type, char *why, size_t len)
 {
 	const struct pm_vm_type_caps *v = &c->vm_types[type];
 
@@ -120,8 +133,16 @@ bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
 		snprintf(why, len, "KVM_CREATE_VM(%s): %s", v->name, strerror(v->create_errno));
 		return false;
 	}
+	return true;
+}
+
+bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
+				 char *why, size_t len)
+{
+	if (!pm_plat_detect_vm_type(c, type, why, len))
+		return false;
 	if (pm_vm_cap(c, type, PM_KVM_CAP_GUEST_MEMFD) <= 0) {
-		snprintf(why, len, "KVM_CAP_GUEST_MEMFD=0 on %s", v->name);
+		snprintf(why, len, "KVM_CAP_GUEST_MEMFD=0 on %s", c->vm_types[type].name);
 		return false;
 	}
 	return true;

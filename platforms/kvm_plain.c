@@ -5,24 +5,12 @@
  * KVM kernel, including ones that predate guest_memfd (Debian's 6.1 in the lab).
  */
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "platform.h"
 
 static bool detect(const struct pm_caps *c, char *why, size_t len)
 {
-	const struct pm_vm_type_caps *v = &c->vm_types[KVM_X86_DEFAULT_VM];
-
-	if (!c->kvm) {
-		snprintf(why, len, "%s", c->kvm_reason);
-		return false;
-	}
-	if (!v->created) {
-		snprintf(why, len, "KVM_CREATE_VM(%s): %s", v->name, strerror(v->create_errno));
-		return false;
-	}
-	return true;
+	return pm_plat_detect_vm_type(c, KVM_X86_DEFAULT_VM, why, len);
 }
 
 static int no_private_mem(struct pm_vm *vm, uint64_t size, uint64_t flags)
@@ -32,12 +20,6 @@ static int no_private_mem(struct pm_vm *vm, uint64_t size, uint64_t flags)
 	return -1;
 }
 
-static uint64_t no_gmem_flags(const struct pm_caps *c, unsigned long vm_type)
-{
-	(void)c, (void)vm_type;
-	return 0;
-}
-
 const struct pm_platform pm_platform_kvm_plain = {
 	.name = "kvm",
 	.summary = "default VM type with anonymous memory only (no private memory): the VM library's needs",
@@ -45,8 +27,8 @@ const struct pm_platform pm_platform_kvm_plain = {
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = no_private_mem,
-	.bind_memslot = pm_plat_bind_gmem,
+	.bind_memslot = pm_plat_no_bind,
 	.convert = pm_plat_no_convert,
-	.gmem_flags = no_gmem_flags,
+	.gmem_flags = pm_plat_no_gmem_flags,
 	.host_can_map_private = false,
 };

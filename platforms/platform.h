@@ -81,8 +81,15 @@ int pm_plat_bind_gmem(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t si
 		      int fd, uint64_t offset, uint64_t page_size);
 int pm_plat_convert_attributes(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
 int pm_plat_no_convert(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
+/* For platforms whose private memory backs no memslot: -1/EOPNOTSUPP. */
+int pm_plat_no_bind(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		    int fd, uint64_t offset, uint64_t page_size);
 uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_type);
-/* Common detection: KVM usable, VM type advertised and creatable, guest_memfd on it. */
+/* No guest_memfd creation flag is valid. */
+uint64_t pm_plat_no_gmem_flags(const struct pm_caps *c, unsigned long vm_type);
+/* Common detection: KVM usable, VM type advertised and creatable ... */
+bool pm_plat_detect_vm_type(const struct pm_caps *c, unsigned long type, char *why, size_t len);
+/* ... and guest_memfd on it. */
 bool pm_plat_detect_gmem_vm_type(const struct pm_caps *c, unsigned long type,
 				 char *why, size_t len);
 bool pm_plat_detect_unlaunched(const struct pm_caps *c, unsigned long type,

@@ -34,20 +34,6 @@ static int create_secret(struct pm_vm *vm, uint64_t size, uint64_t flags)
 	return fd;
 }
 
-static int bind_none(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-		     int fd, uint64_t offset, uint64_t page_size)
-{
-	(void)vm, (void)slot, (void)gpa, (void)size, (void)fd, (void)offset, (void)page_size;
-	errno = EOPNOTSUPP;
-	return -1;
-}
-
-static uint64_t no_gmem_flags(const struct pm_caps *c, unsigned long vm_type)
-{
-	(void)c, (void)vm_type;
-	return 0;
-}
-
 const struct pm_platform pm_platform_secretmem = {
 	.name = "secretmem",
 	.summary = "memfd_secret: host-only memory removed from the direct map",
@@ -56,8 +42,8 @@ const struct pm_platform pm_platform_secretmem = {
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = create_secret,
-	.bind_memslot = bind_none,
+	.bind_memslot = pm_plat_no_bind,
 	.convert = pm_plat_no_convert,
-	.gmem_flags = no_gmem_flags,
+	.gmem_flags = pm_plat_no_gmem_flags,
 	.host_can_map_private = true,
 };
