@@ -53,6 +53,7 @@ static const struct shim_dev devs[] = {
 	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true },
 	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true },
 	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true },
+	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true },
 	{ NULL, NULL }
 };
 
@@ -368,6 +369,8 @@ static struct stats_meta *meta(int fd)
 	return m;
 }
 
+static bool private_set;	/* some KVM_SET_MEMORY_ATTRIBUTES set PRIVATE */
+
 /* Values of the first data read at each (offset, length), replayed forever. */
 static void freeze(int fd, char *buf, uint64_t off, long n)
 {
@@ -408,7 +411,7 @@ static void stats_pread(int fd, char *buf, uint64_t off, long n)
 	    covers(off, n, m->pages4k_desc, sizeof(struct kvm_stats_desc)))
 		((struct kvm_stats_desc *)(buf + (m->pages4k_desc - off)))->flags &= ~KVM_STATS_TYPE_MASK;
 	if (off >= m->h.data_offset) {
-		if (shim_is("kvmstats-frozen"))
+		if (shim_is("kvmstats-frozen") || (shim_is("kvmstats-private-frozen") && private_set))
 			freeze(fd, buf, off, n);
 		if (shim_is("kvmstats-pages-decrease") && m->pages4k_data &&
 		    covers(off, n, m->pages4k_data, 8))
@@ -445,6 +448,9 @@ static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
 			lab_run_after(a[0], ret);
 		if (*ret < 0)
 			break;
+		if (a[1] == (long)KVM_SET_MEMORY_ATTRIBUTES &&
+		    (((const struct kvm_memory_attributes *)a[2])->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE))
+			private_set = true;
 		if (a[1] == (long)KVM_SET_MEMORY_ATTRIBUTES && fd_ok(a[0]) &&
 		    shim_is("mfault-convert-exit-range")) {
 			const struct kvm_memory_attributes *m = (void *)a[2];
