@@ -6,7 +6,8 @@
  * that purpose alone.
  *
  *   PRIVMEM_DEVIATION=<name>   inject one deviation
- *   PRIVMEM_DEVIATION=list     print "name<TAB>area<TAB>host|lab<TAB>description" lines and exit
+ *   PRIVMEM_DEVIATION=list     print "name<TAB>area<TAB>host|lab<TAB>target rows<TAB>description"
+ *                              lines and exit
  *   PRIVMEM_ENV=no-kvm         /dev/kvm is absent (ENOENT): everything must SKIP
  *
  * This file is the core: it interposes the libc calls the suite makes, tracks
@@ -87,8 +88,8 @@ __attribute__((constructor(200))) static void init(void)
 	for (int m = 0; m < nr_modules; m++)
 		for (const struct shim_dev *d = modules[m]->devs; d->name; d++) {
 			if (!strcmp(want, "list"))
-				printf("%s\t%s\t%s\t%s\n", d->name, modules[m]->area,
-				       d->lab ? "lab" : "host", d->desc);
+				printf("%s\t%s\t%s\t%s\t%s\n", d->name, modules[m]->area,
+				       d->lab ? "lab" : "host", d->rows ? d->rows : "", d->desc);
 			else if (!strcmp(want, d->name))
 				owner = modules[m], active = d->name;
 		}

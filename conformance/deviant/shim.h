@@ -42,6 +42,11 @@ struct shim_dev {
 	 * make check on a host without the feature leaves it to the lab.
 	 */
 	bool lab;
+	/*
+	 * The rows.tsv ids this deviation targets, space-separated: it counts as
+	 * detected only when one of them FAILs by an assertion (scripts/kills.sh).
+	 */
+	const char *rows;
 };
 
 struct shim_module {
