@@ -114,10 +114,14 @@ conformance: $(KSRC_STAMP)
 # ---- host tools ---------------------------------------------------------------------
 tools: $(TOOLS)
 
-$(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(KSRC_STAMP)
+# The guest runtime (lib/guest.c) is compiled on its own: never instrumented (PM_GUEST).
+$(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(KSRC_STAMP) scripts/guest-check.sh
 	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) -fno-sanitize=all -Ilib $(KHDR_INCLUDES) -c -o $@-guest.o lib/guest.c
 	@$(CC) $(CFLAGS_COMMON) -Ilib -Iplatforms $(KHDR_INCLUDES) $(LDFLAGS_COMMON) \
-		-o $@ platforms/caps_main.c $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) $(LIB_SRCS) -ljansson -lpthread
+		-o $@ platforms/caps_main.c $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) \
+		$(filter-out lib/guest.c,$(LIB_SRCS)) $@-guest.o -ljansson -lpthread
+	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
 $(BUILD)/privmem-report: scripts/report/privmem-report.c
 	@mkdir -p $(BUILD)
@@ -147,12 +151,17 @@ $(BENCH_OUT)/obj/%.o: %.c $(BENCH_HDRS) $(KSRC_STAMP)
 	@mkdir -p $(dir $@)
 	@$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
+# The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
+$(BENCH_OUT)/obj/lib/guest.o: BENCH_CFLAGS += -fno-sanitize=all
+
 $(BENCH_OUT)/libpmb.a: $(BENCH_LIB_OBJS)
 	@ar rcs $@ $^
 
-$(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS)
+# Each benchmark's guest code is checked (scripts/guest-check.sh); one that fails is removed.
+$(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-check.sh
 	@echo "  CC       $@"
 	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
+	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
 # ---- running --------------------------------------------------------------------------
 caps: $(BUILD)/privmem-caps
@@ -184,7 +193,7 @@ lab-matrix: deps conformance tools $(SHIM)
 	@scripts/lab-matrix.sh
 
 clean:
-	rm -rf $(CONF_OUT) $(TOOLS) $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check
+	rm -rf $(CONF_OUT) $(TOOLS) $(BUILD)/privmem-caps-guest.o $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check
 
 distclean:
 	rm -rf $(BUILD)

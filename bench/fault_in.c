@@ -62,14 +62,14 @@
 PM_GUEST_CODE_BEGIN
 
 /* One write per 4K page of [start, start + pages * 4K). */
-static void touch_pages(uint64_t start, uint64_t pages, uint64_t tag)
+static PM_GUEST void touch_pages(uint64_t start, uint64_t pages, uint64_t tag)
 {
 	for (uint64_t i = 0; i < pages; i++)
 		pm_guest_write64((void *)(start + i * PM_PAGE_4K), tag);
 }
 
 /* Measured samples: first touch, a sync the host timestamps, the second pass. */
-static void guest_two_pass(uint64_t start, uint64_t pages, uint64_t tag)
+static PM_GUEST void guest_two_pass(uint64_t start, uint64_t pages, uint64_t tag)
 {
 	touch_pages(start, pages, tag);
 	GUEST_SYNC(1);
@@ -85,7 +85,7 @@ static void guest_two_pass(uint64_t start, uint64_t pages, uint64_t tag)
  * the same CPU within about a millisecond: that cancels this machine's drift.
  */
 #define PAIR_CHUNK 32
-static void guest_paired(uint64_t start, uint64_t pages, uint64_t tag)
+static PM_GUEST void guest_paired(uint64_t start, uint64_t pages, uint64_t tag)
 {
 	for (uint64_t i = 0; i < pages; i += PAIR_CHUNK) {
 		uint64_t n = pages - i < PAIR_CHUNK ? pages - i : PAIR_CHUNK;
@@ -98,7 +98,7 @@ static void guest_paired(uint64_t start, uint64_t pages, uint64_t tag)
 }
 
 /* Harness comparison: first touch only; the entry's DONE port write ends it. */
-static void guest_one_pass(uint64_t start, uint64_t pages, uint64_t tag)
+static PM_GUEST void guest_one_pass(uint64_t start, uint64_t pages, uint64_t tag)
 {
 	touch_pages(start, pages, tag);
 }

@@ -423,7 +423,7 @@ static double median_of(double *v, int n)
 PM_GUEST_CODE_BEGIN
 
 /* Write one word in every 4K page of [gpa, gpa + size), once per pass, reporting each pass. */
-static void guest_touch(uint64_t gpa, uint64_t size, uint64_t passes)
+static PM_GUEST void guest_touch(uint64_t gpa, uint64_t size, uint64_t passes)
 {
 	for (uint64_t pass = 1; pass <= passes; pass++) {
 		for (uint64_t off = 0; off < size; off += PAGE)

@@ -91,7 +91,7 @@ PM_GUEST_CODE_BEGIN
  * vCPU v of n: read and write word v of each operation page, starting at a
  * different page per vCPU, until the host sets stop; count full passes.
  */
-static void guest_touch(uint64_t v, uint64_t n, uint64_t unused)
+static PM_GUEST void guest_touch(uint64_t v, uint64_t n, uint64_t unused)
 {
 	struct ctl *c = (struct ctl *)CTL_GPA;
 	uint64_t page = v * NP / n, passes = 0;

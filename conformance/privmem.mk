@@ -51,6 +51,9 @@ $(OUTPUT)/libprivmem/%.o: $(PRIVMEM_TOP)/%.c $(PRIVMEM_LIB_HDRS)
 	$(call msg,CC,,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
+$(OUTPUT)/libprivmem/lib/guest.o: CFLAGS += -fno-sanitize=all
+
 $(PRIVMEM_LIB): $(PRIVMEM_LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
@@ -58,4 +61,13 @@ $(PRIVMEM_LIB): $(PRIVMEM_LIB_OBJS)
 $(TEST_GEN_PROGS): $(PRIVMEM_LIB) $(PRIVMEM_LIB_HDRS)
 LOCAL_HDRS += $(PRIVMEM_LIB_HDRS)
 
-EXTRA_CLEAN += $(PRIVMEM_LIB) $(OUTPUT)/libprivmem
+# Every linked binary's guest code is checked (scripts/guest-check.sh: nothing in
+# pm_guest_text leaves it, is instrumented, uses %fs or SSE); a binary that fails is
+# removed, so it cannot be run.
+PRIVMEM_GUEST_OK := $(patsubst %,%.guest-ok,$(TEST_GEN_PROGS))
+all: $(PRIVMEM_GUEST_OK)
+$(PRIVMEM_GUEST_OK): %.guest-ok: % $(PRIVMEM_TOP)/scripts/guest-check.sh
+	$(Q)$(PRIVMEM_TOP)/scripts/guest-check.sh $< || { rm -f $<; exit 1; }
+	$(Q)touch $@
+
+EXTRA_CLEAN += $(PRIVMEM_LIB) $(OUTPUT)/libprivmem $(PRIVMEM_GUEST_OK)

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest-side runtime: entry trampoline, reporting and exception stubs. Runs
- * inside the VM only; nothing here may call libc.
+ * inside the VM only; nothing here may call libc. Every function is PM_GUEST
+ * (lib/guest.h) and the file is built without sanitizers (-fno-sanitize=all).
  */
 #include "guest.h"
 
-static inline struct pm_report *report_page(void)
+static inline PM_GUEST struct pm_report *report_page(void)
 {
 	struct pm_report *r;
 
@@ -13,18 +14,18 @@ static inline struct pm_report *report_page(void)
 	return r;
 }
 
-static inline void report_exit(uint32_t kind)
+static inline PM_GUEST void report_exit(uint32_t kind)
 {
 	asm volatile("outb %b0, %w1" : : "a"((uint8_t)kind), "Nd"((uint16_t)PM_REPORT_PORT) : "memory");
 }
 
-static void __attribute__((noreturn)) halt_forever(void)
+static PM_GUEST void __attribute__((noreturn)) halt_forever(void)
 {
 	for (;;)
 		asm volatile("cli; hlt");
 }
 
-void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c)
+PM_GUEST void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c)
 {
 	volatile struct pm_report *r = report_page();
 
@@ -37,7 +38,7 @@ void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c)
 	report_exit(PM_REP_SYNC);
 }
 
-void pm_guest_done(void)
+PM_GUEST void pm_guest_done(void)
 {
 	volatile struct pm_report *r = report_page();
 
@@ -48,7 +49,7 @@ void pm_guest_done(void)
 	halt_forever();
 }
 
-void pm_guest_assert_fail(const char *file, int line, const char *expr, uint64_t a, uint64_t b)
+PM_GUEST void pm_guest_assert_fail(const char *file, int line, const char *expr, uint64_t a, uint64_t b)
 {
 	volatile struct pm_report *r = report_page();
 
@@ -64,7 +65,7 @@ void pm_guest_assert_fail(const char *file, int line, const char *expr, uint64_t
 }
 
 /* The host starts every vCPU here: fn(a0, a1, a2), then DONE. */
-void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t a0, uint64_t a1, uint64_t a2)
+PM_GUEST void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	fn(a0, a1, a2);
 	pm_guest_done();
@@ -75,7 +76,7 @@ struct exc_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;
 };
 
-void pm_guest_exception(struct exc_frame *f)
+PM_GUEST void pm_guest_exception(struct exc_frame *f)
 {
 	volatile struct pm_report *r = report_page();
 	uint64_t cr2;
@@ -98,7 +99,7 @@ void pm_guest_exception(struct exc_frame *f)
  */
 #define EXC_NOERR(n) ".balign 16\n pushq $0\n pushq $" #n "\n jmp pm_guest_exc_common\n"
 #define EXC_ERR(n)   ".balign 16\n pushq $" #n "\n jmp pm_guest_exc_common\n"
-asm(".pushsection .text\n"
+asm(".pushsection pm_guest_text, \"ax\", @progbits\n"
     ".balign 16\n"
     ".globl pm_guest_exc_stubs\n"
     "pm_guest_exc_stubs:\n"

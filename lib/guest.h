@@ -35,10 +35,6 @@ struct pm_report {
 	uint64_t vals[PM_REPORT_VALS];
 };
 
-void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c);
-void pm_guest_done(void) __attribute__((noreturn));
-void pm_guest_assert_fail(const char *file, int line, const char *expr,
-			  uint64_t a, uint64_t b) __attribute__((noreturn));
 
 /*
  * Wrap guest code in these: it is compiled with the host's flags, and at -O2
@@ -48,6 +44,32 @@ void pm_guest_assert_fail(const char *file, int line, const char *expr,
  */
 #define PM_GUEST_CODE_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
 #define PM_GUEST_CODE_END   _Pragma("GCC pop_options")
+
+/*
+ * Every function that runs inside the VM, entry points and the helpers they call,
+ * is declared PM_GUEST:
+ *
+ *   static PM_GUEST void guest_fill(uint64_t gpa, uint64_t size, uint64_t unused)
+ *
+ * It places the function in the pm_guest_text section and keeps out what needs the
+ * host process: sanitizer instrumentation (make SANITIZE=1: ASan checks its shadow
+ * memory, which is not mapped in the guest, and both sanitizers call their runtime
+ * in libasan/libubsan, which is not in the guest image), -finstrument-functions
+ * hooks, the stack protector (it reads %fs:0x28; %fs is not set up in the guest)
+ * and SSE (as PM_GUEST_CODE_BEGIN). Forgetting it cannot go unnoticed:
+ * pm_vcpu_add() refuses an entry point outside pm_guest_text (EFAULT), and the
+ * build runs scripts/guest-check.sh on every binary, which fails when code in
+ * pm_guest_text calls or jumps outside it, reads the ASan shadow, names a
+ * sanitizer symbol, uses %fs or an SSE register.
+ */
+#define PM_GUEST __attribute__((section("pm_guest_text"), no_sanitize("address", "undefined"), \
+				no_instrument_function, no_stack_protector, target("general-regs-only")))
+
+/* The guest runtime (lib/guest.c). */
+PM_GUEST void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c);
+PM_GUEST void pm_guest_done(void) __attribute__((noreturn));
+PM_GUEST void pm_guest_assert_fail(const char *file, int line, const char *expr,
+				   uint64_t a, uint64_t b) __attribute__((noreturn));
 
 /* Host-visible sync point; the host resumes the vCPU with pm_vcpu_run(). */
 #define GUEST_SYNC(stage)		pm_guest_sync((stage), 0, 0, 0)

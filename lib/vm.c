@@ -47,6 +47,8 @@
 
 extern char pm_guest_exc_stubs[];
 void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t, uint64_t, uint64_t);
+/* Guest code (PM_GUEST, lib/guest.h): the linker defines the section's bounds. */
+extern const char __start_pm_guest_text[], __stop_pm_guest_text[];
 
 int pm_kvm_open(void)
 {
@@ -434,6 +436,14 @@ struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uin
 
 	if (vm->nr_vcpus >= PM_MAX_VCPUS) {
 		errno = ENOSPC;
+		return NULL;
+	}
+	if ((uintptr_t)fn < (uintptr_t)__start_pm_guest_text ||
+	    (uintptr_t)fn >= (uintptr_t)__stop_pm_guest_text) {
+		/* Not PM_GUEST: it may be instrumented, use SSE or %fs (lib/guest.h). */
+		fprintf(stderr, "privmem: guest function %p is not declared PM_GUEST (lib/guest.h)\n",
+			(void *)(uintptr_t)fn);
+		errno = EFAULT;
 		return NULL;
 	}
 	vcpu = calloc(1, sizeof(*vcpu));

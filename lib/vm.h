@@ -115,7 +115,10 @@ int pm_vm_delete_slot(struct pm_vm *vm, uint32_t slot);
 int pm_vm_map(struct pm_vm *vm, uint64_t gpa, uint64_t size, uint64_t page_size);
 void *pm_gpa_to_hva(struct pm_vm *vm, uint64_t gpa, uint64_t len);
 
-/* vCPU running fn(a0, a1, a2) in long mode; returns NULL with errno set. */
+/*
+ * vCPU running fn(a0, a1, a2) in long mode; returns NULL with errno set (EFAULT:
+ * fn is not declared PM_GUEST, see lib/guest.h).
+ */
 struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uint64_t),
 			    uint64_t a0, uint64_t a1, uint64_t a2);
 enum pm_run_result pm_vcpu_run(struct pm_vcpu *vcpu, struct pm_exit *exit);

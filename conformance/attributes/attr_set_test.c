@@ -110,7 +110,7 @@ TEST_F(attr_set, beyond_max_gfn)
 PM_GUEST_CODE_BEGIN
 
 /* Report each page's first word, in order. */
-static void guest_read_pages(uint64_t gpa, uint64_t pages, uint64_t a2)
+static PM_GUEST void guest_read_pages(uint64_t gpa, uint64_t pages, uint64_t a2)
 {
 	(void)a2;
 	for (uint64_t i = 0; i < pages; i++)

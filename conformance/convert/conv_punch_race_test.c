@@ -56,17 +56,17 @@ _Static_assert(sizeof(struct race_ctl) <= CONV_CTL_SIZE, "control slot");
 
 PM_GUEST_CODE_BEGIN
 
-static uint64_t *own_page(uint64_t v, uint64_t j)
+static PM_GUEST uint64_t *own_page(uint64_t v, uint64_t j)
 {
 	return (uint64_t *)(GPA + (v * NPV + j) * 2 * CONV_PAGE);
 }
 
-static uint64_t race_pat(uint64_t v, uint64_t j, uint64_t iter)
+static PM_GUEST uint64_t race_pat(uint64_t v, uint64_t j, uint64_t iter)
 {
 	return 0x5241000000000000ULL | (v << 40) | (j << 32) | (iter & 0xffffffffULL);
 }
 
-static void guest_race(uint64_t v, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_race(uint64_t v, uint64_t a1, uint64_t a2)
 {
 	struct race_ctl *ctl = (struct race_ctl *)CONV_CTL_GPA;
 	uint64_t *keep = (uint64_t *)(GPA + (KEEP_FIRST + v) * CONV_PAGE);

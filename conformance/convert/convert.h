@@ -61,7 +61,7 @@ _Static_assert(sizeof(struct conv_ctl) <= CONV_CTL_SIZE, "control slot");
 
 PM_GUEST_CODE_BEGIN
 
-static void conv_guest_main(uint64_t v, uint64_t a1, uint64_t a2)
+static PM_GUEST void conv_guest_main(uint64_t v, uint64_t a1, uint64_t a2)
 {
 	struct conv_ctl *ctl = (struct conv_ctl *)CONV_CTL_GPA;
 

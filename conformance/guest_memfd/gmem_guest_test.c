@@ -18,18 +18,18 @@
 #define PAGE		4096ULL
 
 /* Every third 4K page is punched: inside 2M guest mappings as well as at their edges. */
-static bool punched(uint64_t page)
+static PM_GUEST bool punched(uint64_t page)
 {
 	return page % 3 == 1;
 }
 
-static uint64_t pattern(uint64_t page, uint64_t round)
+static PM_GUEST uint64_t pattern(uint64_t page, uint64_t round)
 {
 	return 0x5052495600000000ULL | (round << 20) | (page + 1);
 }
 
 /* Both ends of every 4K page, so partial zapping cannot hide. */
-static void guest_write_all(uint64_t round)
+static PM_GUEST void guest_write_all(uint64_t round)
 {
 	for (uint64_t pg = 0; pg < GMEM_SIZE / PAGE; pg++) {
 		uint8_t *p = (uint8_t *)(GMEM_GPA + pg * PAGE);
@@ -39,7 +39,7 @@ static void guest_write_all(uint64_t round)
 	}
 }
 
-static void guest_check_all(uint64_t round, bool after_punch)
+static PM_GUEST void guest_check_all(uint64_t round, bool after_punch)
 {
 	for (uint64_t pg = 0; pg < GMEM_SIZE / PAGE; pg++) {
 		uint8_t *p = (uint8_t *)(GMEM_GPA + pg * PAGE);
@@ -50,7 +50,7 @@ static void guest_check_all(uint64_t round, bool after_punch)
 	}
 }
 
-static void guest_punch_observer(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_punch_observer(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	guest_write_all(1);
@@ -62,7 +62,7 @@ static void guest_punch_observer(uint64_t a0, uint64_t a1, uint64_t a2)
 }
 
 /* The host writes, the guest reads it through its own mapping and answers. */
-static void guest_reader(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_reader(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	guest_check_all(7, false);
@@ -120,7 +120,7 @@ TEST_F(guest, punch_hole_seen_by_guest)
 }
 
 /* Punching the whole file at once: the guest's every page reads zero. */
-static void guest_whole_punch(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_whole_punch(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	guest_write_all(3);
@@ -141,7 +141,7 @@ TEST_F(guest, punch_whole_file_seen_by_guest)
 	ASSERT_GUEST_DONE(vcpu);
 }
 
-static void guest_read_one(uint64_t gpa, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_read_one(uint64_t gpa, uint64_t a1, uint64_t a2)
 {
 	(void)a1, (void)a2;
 	GUEST_SYNC_VALS(1, pm_guest_read64((void *)gpa), 0, 0);

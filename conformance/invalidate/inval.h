@@ -185,12 +185,12 @@ static inline void inval_crew_stop(struct inval_crew *c)
 }
 
 /* Guest side of the control page. */
-static inline uint64_t inval_load(const uint64_t *p)
+static inline PM_GUEST uint64_t inval_load(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
-static inline void inval_store(uint64_t *p, uint64_t v)
+static inline PM_GUEST void inval_store(uint64_t *p, uint64_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }

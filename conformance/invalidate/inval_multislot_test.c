@@ -37,14 +37,14 @@
 PM_GUEST_CODE_BEGIN
 
 /* Where gmem page g is in the guest. */
-static uint64_t *gmem_page_gpa(uint64_t g, int last)
+static PM_GUEST uint64_t *gmem_page_gpa(uint64_t g, int last)
 {
 	uint64_t base = g < HALF_PAGES ? GPA_A + g * INVAL_PAGE : GPA_B + (g - HALF_PAGES) * INVAL_PAGE;
 
 	return (uint64_t *)(base + (last ? INVAL_PAGE - 8 : 0));
 }
 
-static uint64_t pattern(uint64_t g, int last)
+static PM_GUEST uint64_t pattern(uint64_t g, int last)
 {
 	return 0x534c4f5400000000ULL | ((uint64_t)last << 16) | (g + 1);
 }
@@ -52,17 +52,17 @@ static uint64_t pattern(uint64_t g, int last)
 #define NCHECKED	(NEAR_END - NEAR_FIRST + 2)
 
 /* The i-th checked gmem page: both file ends, then every page near the punch. */
-static uint64_t checked_page(uint64_t i)
+static PM_GUEST uint64_t checked_page(uint64_t i)
 {
 	return i == 0 ? 0 : i == 1 ? 2 * HALF_PAGES - 1 : NEAR_FIRST + i - 2;
 }
 
-static bool in_punch(uint64_t g)
+static PM_GUEST bool in_punch(uint64_t g)
 {
 	return g >= PUNCH_FIRST && g < PUNCH_END;
 }
 
-static void guest_two_slots(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_two_slots(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	for (uint64_t i = 0; i < NCHECKED; i++)

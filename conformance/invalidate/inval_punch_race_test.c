@@ -49,12 +49,12 @@ _Static_assert(NS <= 64, "one bit per sample in a word");
 PM_GUEST_CODE_BEGIN
 
 /* Sample s is gmem page s * STRIDE; its first and last words are checked. */
-static uint64_t *sample_word(uint64_t s, int last)
+static PM_GUEST uint64_t *sample_word(uint64_t s, int last)
 {
 	return (uint64_t *)(GMEM_GPA + s * STRIDE * INVAL_PAGE + (last ? INVAL_PAGE - 8 : 0));
 }
 
-static uint64_t pattern(uint64_t s, int last, uint64_t round)
+static PM_GUEST uint64_t pattern(uint64_t s, int last, uint64_t round)
 {
 	return 0x4956000000000000ULL | (round << 32) | ((uint64_t)last << 16) | (s + 1);
 }
@@ -64,7 +64,7 @@ static uint64_t pattern(uint64_t s, int last, uint64_t round)
  * moves each round (round 2's crosses the 2M boundary at sample 32); the
  * first and last pages are punched in round 3.
  */
-static bool punched(uint64_t s, uint64_t round)
+static PM_GUEST bool punched(uint64_t s, uint64_t round)
 {
 	uint64_t run = (round * 13) % (NS - LONG_RUN);
 
@@ -76,7 +76,7 @@ static bool punched(uint64_t s, uint64_t round)
  * pass began after this vCPU loaded ctl->punched >= r. gone: samples this vCPU
  * already read as 0 this round.
  */
-static void guest_check_pass(struct inval_ctl *ctl, uint64_t v, uint64_t r, uint64_t start,
+static PM_GUEST void guest_check_pass(struct inval_ctl *ctl, uint64_t v, uint64_t r, uint64_t start,
 			     uint64_t holes, uint64_t *gone, bool epoch)
 {
 	for (uint64_t i = 0; i < NS; i++) {
@@ -103,7 +103,7 @@ static void guest_check_pass(struct inval_ctl *ctl, uint64_t v, uint64_t r, uint
 }
 
 /* Stages: round r written (2r - 1), round r read (2r). */
-static void guest_race(uint64_t v, uint64_t n, uint64_t rounds)
+static PM_GUEST void guest_race(uint64_t v, uint64_t n, uint64_t rounds)
 {
 	struct inval_ctl *ctl = (struct inval_ctl *)INVAL_CTL_GPA;
 	uint64_t start = v * NS / n;	/* vCPUs sweep from different pages */

@@ -33,7 +33,7 @@ static const uint64_t hole_end[NHOLES] = { 3, 202, NPAGES };
 
 PM_GUEST_CODE_BEGIN
 
-static bool in_hole(uint64_t pg)
+static PM_GUEST bool in_hole(uint64_t pg)
 {
 	for (int h = 0; h < NHOLES; h++)
 		if (pg >= hole_first[h] && pg < hole_end[h])
@@ -42,33 +42,33 @@ static bool in_hole(uint64_t pg)
 }
 
 /* Checked pages: each hole and the page on each side of it. */
-static uint64_t near_first(int h)
+static PM_GUEST uint64_t near_first(int h)
 {
 	return hole_first[h] ? hole_first[h] - 1 : 0;
 }
 
-static uint64_t near_end(int h)
+static PM_GUEST uint64_t near_end(int h)
 {
 	return hole_end[h] < NPAGES ? hole_end[h] + 1 : NPAGES;
 }
 
-static uint64_t pattern(uint64_t pg, uint64_t w, uint64_t round)
+static PM_GUEST uint64_t pattern(uint64_t pg, uint64_t w, uint64_t round)
 {
 	return 0x5245504f00000000ULL | (round << 28) | (pg << 12) | w;
 }
 
 /* The words the guest writes and the host writes back: both ends and the middle. */
-static uint64_t word_at(int k)
+static PM_GUEST uint64_t word_at(int k)
 {
 	return k == 0 ? 0 : k == 1 ? WORDS / 2 : WORDS - 1;
 }
 
-static uint64_t *gpa_word(uint64_t pg, uint64_t w)
+static PM_GUEST uint64_t *gpa_word(uint64_t pg, uint64_t w)
 {
 	return (uint64_t *)(GMEM_GPA + pg * INVAL_PAGE + w * 8);
 }
 
-static void guest_repopulate(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_repopulate(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	/* Map every checked page (the host filled them); the host then punches. */

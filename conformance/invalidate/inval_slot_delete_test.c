@@ -39,18 +39,18 @@
 
 PM_GUEST_CODE_BEGIN
 
-static uint64_t target_gpa(uint64_t v)
+static PM_GUEST uint64_t target_gpa(uint64_t v)
 {
 	return GMEM_GPA + (1 + 2 * v) * INVAL_PAGE + 0x238;
 }
 
-static uint64_t pattern(uint64_t v)
+static PM_GUEST uint64_t pattern(uint64_t v)
 {
 	return 0x44454c4554450000ULL | (v + 1);
 }
 
 /* Read until the value changes (an MMIO answer) or the host says stop. */
-static void guest_read_spin(uint64_t v, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_read_spin(uint64_t v, uint64_t a1, uint64_t a2)
 {
 	struct inval_ctl *ctl = (struct inval_ctl *)INVAL_CTL_GPA;
 	uint64_t *p = (uint64_t *)target_gpa(v), val, n = 0;
@@ -66,7 +66,7 @@ static void guest_read_spin(uint64_t v, uint64_t a1, uint64_t a2)
 }
 
 /* Write a counter until the host says stop; then read back what memory holds. */
-static void guest_write_spin(uint64_t v, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_write_spin(uint64_t v, uint64_t a1, uint64_t a2)
 {
 	struct inval_ctl *ctl = (struct inval_ctl *)INVAL_CTL_GPA;
 	uint64_t *p = (uint64_t *)target_gpa(v), c;

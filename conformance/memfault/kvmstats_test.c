@@ -209,7 +209,7 @@ FIXTURE_TEARDOWN(kvmstats)
 		close(self->fd);
 }
 
-static void guest_sync3(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_sync3(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	GUEST_SYNC(1);
@@ -305,7 +305,7 @@ static bool leaf_count(const struct stats *s, uint64_t *sum, bool *all_zero)
 }
 
 /* One 4K guest page at the start of each 2M region of a fresh slot. */
-static void guest_touch_regions(uint64_t gpa, uint64_t n, uint64_t a2)
+static PM_GUEST void guest_touch_regions(uint64_t gpa, uint64_t n, uint64_t a2)
 {
 	(void)a2;
 	GUEST_SYNC(1);		/* code, stack and report page are mapped by now */

@@ -42,7 +42,7 @@
 PM_GUEST_CODE_BEGIN
 
 /* Stage 1 (if `first`): a shared read; stage 2: the access under test, then its value. */
-static void guest_read_at(uint64_t gpa, uint64_t first, uint64_t a2)
+static PM_GUEST void guest_read_at(uint64_t gpa, uint64_t first, uint64_t a2)
 {
 	(void)a2;
 	if (first)
@@ -50,7 +50,7 @@ static void guest_read_at(uint64_t gpa, uint64_t first, uint64_t a2)
 	GUEST_SYNC_VALS(2, pm_guest_read64((void *)gpa), 0, 0);
 }
 
-static void guest_write_at(uint64_t gpa, uint64_t first, uint64_t a2)
+static PM_GUEST void guest_write_at(uint64_t gpa, uint64_t first, uint64_t a2)
 {
 	(void)a2;
 	if (first)
@@ -365,7 +365,7 @@ TEST_F(mfault_valid, signal_eintr_exit_intr_then_gmem_slot)
 
 PM_GUEST_CODE_BEGIN
 
-static void guest_race(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_race(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	/* While the host flips the range: shared data or a fresh private page, nothing else. */

@@ -37,7 +37,7 @@
  * Stage 1: report the first word of the first and the last page. Stage 2: both
  * written. Stage 3: read again after the host punched page 0 of the guest_memfd.
  */
-static void guest_rw(uint64_t gpa, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_rw(uint64_t gpa, uint64_t a1, uint64_t a2)
 {
 	uint64_t *first = (uint64_t *)gpa, *last = (uint64_t *)(gpa + LAST * MF_PAGE);
 
@@ -264,7 +264,7 @@ FIXTURE_TEARDOWN(mfault_private)
 }
 
 /* Reads one word, twice, reporting each. */
-static void guest_read_twice(uint64_t gpa, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_read_twice(uint64_t gpa, uint64_t a1, uint64_t a2)
 {
 	(void)a1, (void)a2;
 	GUEST_SYNC_VALS(1, pm_guest_read64((void *)gpa), 0, 0);

@@ -51,7 +51,7 @@ FIXTURE_TEARDOWN(mfault_hva)
 		close(self->fd);
 }
 
-static void guest_read_write(uint64_t gpa, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_read_write(uint64_t gpa, uint64_t a1, uint64_t a2)
 {
 	(void)a1, (void)a2;
 	GUEST_SYNC_VALS(1, pm_guest_read64((void *)gpa), 0, 0);

@@ -42,7 +42,7 @@ FIXTURE_VARIANT_ADD(prefault, swprot_vm_private) {
 	.need = { "sw-protected", 0 }, .backing = GMEM_PRIVATE };
 
 /* Reads every page of the slot: after pre-faulting, the guest runs on that memory. */
-static void guest_read_slot(uint64_t gpa, uint64_t pages, uint64_t a2)
+static PM_GUEST void guest_read_slot(uint64_t gpa, uint64_t pages, uint64_t a2)
 {
 	(void)a2;
 	for (uint64_t pg = 0; pg < pages; pg++)

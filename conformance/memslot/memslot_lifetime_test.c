@@ -29,7 +29,7 @@
 
 MS_FIXTURE(memslot_close, GMEM_PAGES, PM_GMEM_FLAG_VARIANTS);
 
-static void guest_read_twice(uint64_t gpa, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_read_twice(uint64_t gpa, uint64_t a1, uint64_t a2)
 {
 	(void)a1, (void)a2;
 	GUEST_SYNC_VALS(1, pm_guest_read64((void *)gpa), pm_guest_read64((void *)(gpa + 8)), 0);

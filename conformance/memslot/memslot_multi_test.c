@@ -21,12 +21,12 @@
 MS_FIXTURE(memslot_multi, GMEM_PAGES, PM_GMEM_FLAG_VARIANTS);
 
 /* Slot i covers file pages [i*SLOT_PAGES, (i+1)*SLOT_PAGES) at a GPA in reverse order. */
-static uint64_t slot_gpa(int i)
+static PM_GUEST uint64_t slot_gpa(int i)
 {
 	return MS_GPA + (uint64_t)(NSLOTS - 1 - i) * SLOT_STRIDE;
 }
 
-static uint64_t pattern(uint64_t file_page, uint64_t round)
+static PM_GUEST uint64_t pattern(uint64_t file_page, uint64_t round)
 {
 	return 0x4d534c4f00000000ULL | round << 16 | file_page;
 }
@@ -44,7 +44,7 @@ TEST_F(memslot_multi, disjoint_ranges_bind)
 }
 
 /* Guest: every page of every slot holds its file page's round-1 pattern; write round 2. */
-static void guest_check_slots(uint64_t a0, uint64_t a1, uint64_t a2)
+static PM_GUEST void guest_check_slots(uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	(void)a0, (void)a1, (void)a2;
 	for (int i = 0; i < NSLOTS; i++) {

@@ -32,7 +32,7 @@ FIXTURE_TEARDOWN(vmlib)
 	pm_vm_free(self->vm);
 }
 
-static void guest_sync_args(uint64_t a, uint64_t b, uint64_t c)
+static PM_GUEST void guest_sync_args(uint64_t a, uint64_t b, uint64_t c)
 {
 	GUEST_SYNC_VALS(11, a, b, c);
 	GUEST_SYNC_VALS(12, a + b + c, 0, 0);
@@ -55,7 +55,7 @@ TEST_F(vmlib, sync_carries_stage_and_values)
 	ASSERT_EQ(PM_RUN_DONE, pm_vcpu_run(vcpu, &e));
 }
 
-static void guest_fails_assert(uint64_t a, uint64_t b, uint64_t c)
+static PM_GUEST void guest_fails_assert(uint64_t a, uint64_t b, uint64_t c)
 {
 	(void)c;
 	GUEST_ASSERT_EQ(a, b);
@@ -77,7 +77,7 @@ TEST_F(vmlib, guest_assert_reports_file_line_and_values)
 
 #define UNMAPPED_GVA 0x7000000000ULL
 
-static void guest_page_faults(uint64_t a, uint64_t b, uint64_t c)
+static PM_GUEST void guest_page_faults(uint64_t a, uint64_t b, uint64_t c)
 {
 	(void)a, (void)b, (void)c;
 	pm_guest_read64((void *)UNMAPPED_GVA);
@@ -94,7 +94,7 @@ TEST_F(vmlib, guest_exception_reports_vector_and_address)
 	ASSERT_EQ(UNMAPPED_GVA, e.rep.vals[3]);		/* CR2 */
 }
 
-static void guest_spins(uint64_t a, uint64_t b, uint64_t c)
+static PM_GUEST void guest_spins(uint64_t a, uint64_t b, uint64_t c)
 {
 	(void)a, (void)b, (void)c;
 	for (;;)
@@ -112,7 +112,7 @@ TEST_F_TIMEOUT(vmlib, stuck_vcpu_times_out, 5)
 	ASSERT_EQ(PM_RUN_TIMEOUT, pm_vcpu_run(vcpu, &e));
 }
 
-static void guest_fill(uint64_t gpa, uint64_t size, uint64_t c)
+static PM_GUEST void guest_fill(uint64_t gpa, uint64_t size, uint64_t c)
 {
 	(void)c;
 	for (uint64_t a = gpa; a < gpa + size; a += 4096)
