@@ -13,7 +13,7 @@
 # with its reason), 1 when one failed or refused its data, 2 on bad input.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build
+build=${PRIVMEM_BUILD:-$top/build}
 results=${RESULTS:-$top/results}
 mode=full
 [ "${QUICK:-}" = 1 ] && mode=quick

@@ -10,7 +10,7 @@
 #   PRIVMEM_DEVIATION / PRIVMEM_ENV + LD_PRELOAD are passed through (scripts/check.sh).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build
+build=${PRIVMEM_BUILD:-$top/build}
 results=${RESULTS:-$top/results}
 timeout_s=${PRIVMEM_TIMEOUT:-60}
 quiet=0
