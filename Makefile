@@ -5,6 +5,8 @@
 #   make caps     print the capability probe of this machine, write build/caps.json
 #   make run      run the conformance suite, write results/<stamp>-<host>-<kernel>/
 #   make check    run + deviant-shim kill rate + benchmark smoke runs (what CI runs)
+#   make check SANITIZE=1   the same userspace built with ASan+UBSan into build/sanitize/:
+#                 conformance run, report self-test, benchmark smoke runs, 0 reports
 #   make bench    run the benchmarks (QUICK=1: <= 3 min; BACKGROUND=<profile>), write
 #                 results/<stamp>-<host>-<kernel>-bench/
 #
@@ -14,22 +16,35 @@
 # the parts of Debian's linux-source-6.12 that are needed, extracted into build/.
 
 KDIR ?=
-BUILD := $(CURDIR)/build
+# SANITIZE=1: every userspace part built with AddressSanitizer + UndefinedBehaviorSanitizer
+# into build/sanitize/ (the normal build stays in build/); `make check SANITIZE=1` runs
+# scripts/sanitize.sh. Guest code is never instrumented (PM_GUEST, lib/guest.h).
+SANITIZE ?=
+BUILD_ROOT := $(CURDIR)/build
+ifeq ($(SANITIZE),)
+BUILD := $(BUILD_ROOT)
+SAN_FLAGS :=
+else ifeq ($(SANITIZE),1)
+BUILD := $(BUILD_ROOT)/sanitize
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+else
+$(error SANITIZE must be 1 or empty, got '$(SANITIZE)')
+endif
 LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 
 ifeq ($(KDIR),)
-KSRC := $(BUILD)/linux-source-6.12
+KSRC := $(BUILD_ROOT)/linux-source-6.12
 KSRC_STAMP := $(KSRC)/.privmem-ready
 else
 KSRC := $(abspath $(KDIR))
-KSRC_STAMP := $(BUILD)/.kdir-headers-ready
+KSRC_STAMP := $(BUILD_ROOT)/.kdir-headers-ready
 endif
 KSFT_DIR := $(KSRC)/tools/testing/selftests
 ifeq ($(KDIR),)
 KHDR_INCLUDES := -isystem $(KSRC)/usr/include
 else
 # KDIR's uapi, exported into build/ (see the KDIR headers rule below).
-KHDR_DIR := $(BUILD)/kdir-headers
+KHDR_DIR := $(BUILD_ROOT)/kdir-headers
 KHDR_INCLUDES := -isystem $(KHDR_DIR)/usr/include
 endif
 
@@ -42,10 +57,10 @@ DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 
 CC := gcc
 WARN := -Wall -Wextra -Werror
-CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie
+CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie $(SAN_FLAGS)
 # Guest code runs from an identity-mapped copy of the binary image, which needs a
 # fixed link address: every binary that runs guest code is linked -no-pie.
-LDFLAGS_COMMON := -no-pie
+LDFLAGS_COMMON := -no-pie $(SAN_FLAGS)
 
 # Every directory under conformance/ with a Makefile is a kselftest collection.
 COLLECTIONS := $(sort $(patsubst conformance/%/Makefile,%,$(wildcard conformance/*/Makefile)))
@@ -57,12 +72,14 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix clean distclean help
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix clean distclean help no-sanitize
 
-all: conformance tools benchmarks $(SHIM)
+# The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
+# come first and interposes the same functions): not built with SANITIZE=1.
+all: conformance tools benchmarks $(if $(SANITIZE),,$(SHIM))
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
@@ -85,7 +102,7 @@ $(KSRC_STAMP):
 	@tar -xJf $(LINUX_SOURCE_TARBALL) -C $(KSRC).tmp $(addprefix linux-source-6.12/,$(KSRC_PARTS))
 	@mv $(KSRC).tmp/linux-source-6.12 $(KSRC) && rmdir $(KSRC).tmp
 	@echo "  HEADERS  $(KSRC)/usr/include"
-	@$(MAKE) -s -C $(KSRC) headers >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	@$(MAKE) -s -C $(KSRC) headers >$(BUILD_ROOT)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD_ROOT)/headers.log" >&2; exit 1; }
 	@touch $@
 else
 # A clean tree (no in-tree build) exports its headers out of tree (O=), so it stays clean for
@@ -93,13 +110,13 @@ else
 # build exports them in tree, as `make headers` there would, and they are copied.
 $(KSRC_STAMP):
 	@test -r $(KSFT_DIR)/kselftest_harness.h || { echo "privmem: KDIR=$(KDIR) has no tools/testing/selftests/kselftest_harness.h" >&2; exit 1; }
-	@mkdir -p $(BUILD) && rm -rf $(KHDR_DIR)
+	@mkdir -p $(BUILD_ROOT) && rm -rf $(KHDR_DIR)
 	@echo "  HEADERS  $(KHDR_DIR)/usr/include (from $(KSRC))"
 	@if [ -e $(KSRC)/.config ] || [ -d $(KSRC)/include/config ] || [ -d $(KSRC)/arch/x86/include/generated ]; then \
 		$(MAKE) -s -C $(KSRC) headers && mkdir -p $(KHDR_DIR)/usr && cp -r $(KSRC)/usr/include $(KHDR_DIR)/usr/; \
 	else \
 		$(MAKE) -s -C $(KSRC) O=$(KHDR_DIR) headers; \
-	fi >$(BUILD)/headers.log 2>&1 || { echo "privmem: make headers in KDIR failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	fi >$(BUILD_ROOT)/headers.log 2>&1 || { echo "privmem: make headers in KDIR failed, see $(BUILD_ROOT)/headers.log" >&2; exit 1; }
 	@touch $@
 endif
 
@@ -108,7 +125,7 @@ conformance: $(KSRC_STAMP)
 	@for c in $(COLLECTIONS); do \
 		mkdir -p $(CONF_OUT)/$$c && \
 		$(MAKE) -s -C conformance/$$c KSFT_DIR=$(KSFT_DIR) KHDR_INCLUDES="$(KHDR_INCLUDES)" \
-			OUTPUT=$(CONF_OUT)/$$c || exit 1; \
+			OUTPUT=$(CONF_OUT)/$$c PRIVMEM_SAN_FLAGS="$(SAN_FLAGS)" || exit 1; \
 	done
 
 # ---- host tools ---------------------------------------------------------------------
@@ -116,6 +133,7 @@ tools: $(TOOLS)
 
 # The guest runtime (lib/guest.c) is compiled on its own: never instrumented (PM_GUEST).
 $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(KSRC_STAMP) scripts/guest-check.sh
+	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) -fno-sanitize=all -Ilib $(KHDR_INCLUDES) -c -o $@-guest.o lib/guest.c
 	@$(CC) $(CFLAGS_COMMON) -Ilib -Iplatforms $(KHDR_INCLUDES) $(LDFLAGS_COMMON) \
@@ -167,11 +185,21 @@ $(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-chec
 caps: $(BUILD)/privmem-caps
 	@$(BUILD)/privmem-caps --json $(BUILD)/caps.json
 
-run: deps all
+# SANITIZE=1 builds are for `make check SANITIZE=1` (scripts/sanitize.sh sets the
+# sanitizer options the runs need); the other targets use the normal build.
+no-sanitize:
+	@if [ -n "$(SANITIZE)" ]; then echo "privmem: SANITIZE=1 applies to 'make check' only" >&2; exit 2; fi
+
+run: no-sanitize deps all
 	@scripts/run.sh
 
+ifeq ($(SANITIZE),1)
+check: deps all
+	@PRIVMEM_BUILD=$(BUILD) scripts/sanitize.sh
+else
 check: deps all
 	@scripts/check.sh
+endif
 
 # The upstream KVM selftest the fault_in benchmark runs next to its own figures; built
 # once per clone (cached in build/upstream), and the benchmarks run without it if it fails.
@@ -180,16 +208,16 @@ upstream: $(KSRC_STAMP)
 		&& echo "  UPSTREAM $$(tail -n 1 $(BUILD)/upstream.log)" \
 		|| echo "  UPSTREAM demand_paging_test not built: $$(tail -n 1 $(BUILD)/upstream.log)"
 
-bench: deps tools benchmarks upstream
+bench: no-sanitize deps tools benchmarks upstream
 	@QUICK=$(QUICK) BACKGROUND=$(BACKGROUND) scripts/bench.sh
 
 # The QEMU TCG lab (issue 5, in progress): KERNEL=<bzImage> | KDIR=<tree> | the cached
 # linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
-lab: deps conformance tools $(SHIM)
+lab: no-sanitize deps conformance tools $(SHIM)
 	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(LAB_ARGS)
 
 # Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
-lab-matrix: deps conformance tools $(SHIM)
+lab-matrix: no-sanitize deps conformance tools $(SHIM)
 	@scripts/lab-matrix.sh
 
 clean:

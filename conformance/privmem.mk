@@ -32,7 +32,8 @@ PRIVMEM_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fno-pie -fno-stack-prote
 	-fno-tree-loop-distribute-patterns \
 	-I$(PRIVMEM_TOP)/lib -I$(PRIVMEM_TOP)/platforms -I$(PRIVMEM_TOP)/conformance \
 	-isystem $(KSFT_DIR)
-CFLAGS += $(PRIVMEM_CFLAGS) $(KHDR_INCLUDES)
+# PRIVMEM_SAN_FLAGS: the sanitizer flags of `make SANITIZE=1` (top-level Makefile).
+CFLAGS += $(PRIVMEM_CFLAGS) $(KHDR_INCLUDES) $(PRIVMEM_SAN_FLAGS)
 LDFLAGS += -no-pie
 LDLIBS += -lpthread
 
