@@ -121,6 +121,7 @@ struct pmb_perf *pmb_perf_begin(struct pmb *b, const char *const *events, int n)
 	struct pmb_perf *p;
 	char why[160];
 	char *argv[16 + 4 * MAX_EVENTS];
+	char evarg[MAX_EVENTS][sizeof(p->ev[0])];	/* "-e" arguments, split at '/' */
 	int argc = 0, usable = 0;
 
 	if (access("/usr/bin/perf", X_OK)) {
@@ -165,8 +166,9 @@ struct pmb_perf *pmb_perf_begin(struct pmb *b, const char *const *events, int n)
 		snprintf(p->ev[p->n], sizeof(p->ev[0]), "%s", events[i]);
 		p->present[p->n] = tracepoint_exists(events[i]);
 		if (p->present[p->n]) {
-			char *e = strdup(events[i]);
+			char *e = evarg[p->n];
 
+			snprintf(e, sizeof(evarg[0]), "%s", events[i]);
 			slash = strchr(e, '/');
 			argv[argc++] = "-e";
 			if (slash) {
