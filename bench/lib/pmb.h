@@ -242,7 +242,10 @@ void pmb_on_cleanup(void (*fn)(void));
 
 /* ---- finish ------------------------------------------------------------------- */
 
-/* Write JSON + CSV + tables, print a summary; 0 ok, 1 if anything was refused. */
+/*
+ * Write JSON + CSV + tables, print a summary, release b (and what it holds);
+ * 0 ok, 1 if anything was refused.
+ */
 int pmb_finish(struct pmb *b);
 
 #endif

@@ -434,6 +434,7 @@ int pmb_finish(struct pmb *b)
 	char path[PATH_MAX];
 	size_t i;
 	json_t *m;
+	int rc;
 
 	pmb_cleanup_now();	/* restore knobs and stop helpers before anything is written */
 	json_object_set_new(b->root, "schema", json_string("privmem-bench/1"));
@@ -499,5 +500,15 @@ int pmb_finish(struct pmb *b)
 		putchar('\n');
 	}
 	printf("  -> %s\n", strrchr(path, '/') + 1);
-	return json_array_size(b->errors) ? 1 : 0;
+	rc = json_array_size(b->errors) ? 1 : 0;
+	/* Release the run: root owns config, metrics, ... (json_object_set_new above). */
+	json_decref(b->root);
+	while (b->tables) {
+		struct pmb_table *t = b->tables;
+
+		b->tables = t->next;
+		free(t);
+	}
+	free(b);
+	return rc;
 }
