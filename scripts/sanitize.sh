@@ -1,0 +1,140 @@
+#!/bin/bash
+# make check SANITIZE=1: the userspace parts built with AddressSanitizer +
+# UndefinedBehaviorSanitizer (make SANITIZE=1, build/sanitize/), run with every
+# sanitizer report fatal:
+#  0. the report tool's self-test (scripts/report/selftest.sh), sanitized privmem-report;
+#  1. the conformance run (scripts/run.sh): no FAIL allowed;
+#  2. the benchmarks' smoke runs (scripts/bench.sh --smoke; root): each must end ok,
+#     its output passing bench/checks/common.jq and bench/checks/<name>.jq;
+#  3. no sanitizer report anywhere: every sanitized process logs its reports to
+#     <work>/sanitizer/ (log_path), and every log of steps 0-2 is scanned too.
+# Not run here (README, "Sanitizers"): the deviant shim (LD_PRELOAD cannot be
+# combined with ASan), the no-KVM/non-root runs and the lab; make check does them.
+# Ends with "N passed, N failed, N skipped": conformance results plus one entry for
+# the self-test, one per benchmark and one for the scan. Exit 0 only when nothing failed.
+#
+# Environment: PRIVMEM_BUILD=<sanitized build dir> (default build/sanitize),
+#   PRIVMEM_TIMEOUT / PRIVMEM_JOBS as for scripts/run.sh.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${PRIVMEM_BUILD:-$top/build/sanitize}
+work=$build/check
+logs=$work/sanitizer
+passed=0 failed=0 skipped=0
+
+die() { echo "privmem sanitize: $*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 2; }
+case "${1:-}" in
+'') ;;
+-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+*) die "unknown argument '$1' (try --help)" ;;
+esac
+[ -x "$build/privmem-report" ] && [ -x "$build/privmem-caps" ] || die "not built: run 'make SANITIZE=1'"
+ldd "$build/privmem-report" | grep -q libasan ||
+	die "$build is not a sanitized build (privmem-report has no ASan runtime): run 'make SANITIZE=1'"
+command -v jq >/dev/null || die "jq missing: run 'make deps'"
+rm -rf "$work" && mkdir -p "$logs" || die "cannot create $work"
+t0=$(date +%s.%N)
+
+# ---- sanitizer options: every report fatal, and written where step 3 finds it ----------
+# verify_asan_link_order=0: run.sh starts the binaries under stdbuf, whose LD_PRELOADed
+#   libstdbuf.so only sets stdio buffering in a constructor; without it ASan refuses to
+#   start because its runtime is not first in the library list.
+# handle_segv/handle_sigbus=1, allow_user_segv_handler=1 (ASan's defaults, explicit):
+#   the tests' fault probes (pm_touch, historical.h) install their own SIGSEGV/SIGBUS
+#   handlers around each intended fault and siglongjmp out; ASan lets them and
+#   siglongjmp unpoisons the stack. Any other SIGSEGV/SIGBUS reaches ASan's handler and
+#   becomes a report (with the stack) that step 3 counts; with =0 it would only be a
+#   killed test.
+# fast_unwind_on_malloc=0: full stacks through libjansson (no frame pointers), so leak
+#   reports name privmem's frames and scripts/lsan.supp matches privmem-report only.
+# detect_leaks=1: LeakSanitizer in every sanitized process that exits through exit();
+#   kselftest's per-test children leave through _exit(), so for conformance it checks
+#   the harness parent (fixtures, the capability probe) only.
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:handle_segv=1:handle_sigbus=1:allow_user_segv_handler=1:fast_unwind_on_malloc=0:log_path=$logs/asan"
+export LSAN_OPTIONS="suppressions=$top/scripts/lsan.supp:print_suppressions=0"
+# -fno-sanitize-recover=all makes every UBSan finding fatal at compile time already.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1:log_path=$logs/ubsan"
+export PRIVMEM_BUILD=$build
+
+count() { jq -r ".summary.$2" "$1/results.json"; }
+newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
+
+# ---- 0. the report tool's self-test ---------------------------------------------------
+echo "== report tool self-test (sanitized privmem-report)"
+if "$top/scripts/report/selftest.sh" "$build/privmem-report" >"$work/report-selftest.log" 2>&1; then
+	echo "  ok    $(tail -n 1 "$work/report-selftest.log")"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  report self-test (see $work/report-selftest.log)"
+	failed=$((failed + 1))
+fi
+echo
+
+# ---- 1. conformance -------------------------------------------------------------------
+echo "== conformance run (sanitized)"
+"$top/scripts/run.sh" --results "$work/results" 2>"$work/run.log"
+rc=$?
+[ $rc -le 1 ] || { cat "$work/run.log" >&2; die "conformance run failed to produce results"; }
+run=$(newest "$work/results")
+[ -n "$run" ] && [ -r "$run/results.json" ] || die "no results.json from the conformance run"
+p=$(count "$run" pass) f=$(count "$run" fail) s=$(count "$run" skip) x=$(count "$run" xfail)
+passed=$((passed + p + x)) failed=$((failed + f)) skipped=$((skipped + s))
+
+# ---- 2. benchmarks: smoke runs ----------------------------------------------------------
+echo
+echo "== benchmarks: smoke run of each (sanitized)"
+bench_names="fault_in shootdown hugepage bounce directmap"
+if [ "$(id -u)" != 0 ]; then
+	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
+else
+	"$top/scripts/bench.sh" --smoke --quiet --results "$work/bench" >"$work/bench.log" 2>&1
+	brun=$(newest "$work/bench")
+	for n in $bench_names; do
+		if [ -z "$brun" ] || [ ! -r "$brun/bench.json" ]; then
+			echo "  FAIL  $n: the smoke run wrote no results (see $work/bench.log)"
+			failed=$((failed + 1))
+			continue
+		fi
+		st=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .status' "$brun/bench.json")
+		why=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .reason // ""' "$brun/bench.json")
+		case $st in
+		skip) echo "  skip  $n: $why"; skipped=$((skipped + 1)); continue ;;
+		ok) ;;
+		*) echo "  FAIL  $n: ${st:-not run}: $why (see $brun/$n.log)"; failed=$((failed + 1)); continue ;;
+		esac
+		problems=$(jq -r -f "$top/bench/checks/common.jq" "$brun/$n.json" 2>&1
+			[ -r "$top/bench/checks/$n.jq" ] && jq -r -f "$top/bench/checks/$n.jq" "$brun/$n.json" 2>&1)
+		problems=$(echo "$problems" | sed '/^$/d')
+		if [ -z "$problems" ]; then
+			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics"' "$brun/$n.json"), output checks pass"
+			passed=$((passed + 1))
+		else
+			echo "  FAIL  $n:"
+			echo "$problems" | sed 's/^/        /'
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+# ---- 3. no sanitizer report in any log --------------------------------------------------
+echo
+echo "== sanitizer reports"
+pattern='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|LeakSanitizer|AddressSanitizer|UndefinedBehaviorSanitizer|ASan runtime does not come first'
+mapfile -t scanned < <(find "$work" -type f \( -name '*.log' -o -name '*.ktap' -o -name '*.out' \) 2>/dev/null)
+mapfile -t reports < <(find "$logs" -type f 2>/dev/null)
+mapfile -t hits < <(grep -lE "$pattern" "${scanned[@]}" /dev/null 2>/dev/null)
+if [ ${#reports[@]} = 0 ] && [ ${#hits[@]} = 0 ]; then
+	echo "  ok    0 sanitizer reports (${#scanned[@]} logs scanned, none in $logs)"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  $(( ${#reports[@]} + ${#hits[@]} )) file(s) with sanitizer reports:"
+	for f in "${reports[@]}" "${hits[@]}"; do
+		echo "        $f: $(grep -m1 -E "$pattern|SUMMARY" "$f")"
+	done
+	failed=$((failed + 1))
+fi
+
+echo
+echo "sanitized run: $(printf '%.0f' "$(echo "$(date +%s.%N) - $t0" | bc)") s; conformance results: $run"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
