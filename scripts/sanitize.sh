@@ -6,8 +6,10 @@
 #  1. the conformance run (scripts/run.sh): no FAIL allowed;
 #  2. the benchmarks' smoke runs (scripts/bench.sh --smoke; root): each must end ok,
 #     its output passing bench/checks/common.jq and bench/checks/<name>.jq;
-#  3. no sanitizer report anywhere: every sanitized process logs its reports to
-#     <work>/sanitizer/ (log_path), and every log of steps 0-2 is scanned too.
+#  3. no sanitizer report anywhere: ASan and LeakSanitizer write theirs to
+#     <work>/sanitizer/ (log_path); UBSan writes to the process's stderr (GCC's
+#     libubsan, loaded next to libasan, ignores log_path), and every sanitized
+#     process's stderr is in a log of steps 0-2; all of them are scanned.
 # Not run here (README, "Sanitizers"): the deviant shim (LD_PRELOAD cannot be
 # combined with ASan), the no-KVM/non-root runs and the lab; make check does them.
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry for
@@ -53,7 +55,7 @@ t0=$(date +%s.%N)
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:verify_asan_link_order=0:handle_segv=1:handle_sigbus=1:allow_user_segv_handler=1:fast_unwind_on_malloc=0:log_path=$logs/asan"
 export LSAN_OPTIONS="suppressions=$top/scripts/lsan.supp:print_suppressions=0"
 # -fno-sanitize-recover=all makes every UBSan finding fatal at compile time already.
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1:log_path=$logs/ubsan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 export PRIVMEM_BUILD=$build
 
 count() { jq -r ".summary.$2" "$1/results.json"; }
@@ -61,7 +63,19 @@ newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
 
 # ---- 0. the report tool's self-test ---------------------------------------------------
 echo "== report tool self-test (sanitized privmem-report)"
-if "$top/scripts/report/selftest.sh" "$build/privmem-report" >"$work/report-selftest.log" 2>&1; then
+# The self-test keeps each run's stderr in a temporary file it deletes: through this
+# wrapper (same stderr, same exit code) a copy stays where step 3 scans it.
+mkdir -p "$work/report-stderr"
+cat >"$work/privmem-report" <<EOF
+#!/bin/sh
+f=\$(mktemp "$work/report-stderr/XXXXXX.log") || exit 2
+"$build/privmem-report" "\$@" 2>"\$f"
+rc=\$?
+cat "\$f" >&2
+exit \$rc
+EOF
+chmod +x "$work/privmem-report"
+if "$top/scripts/report/selftest.sh" "$work/privmem-report" >"$work/report-selftest.log" 2>&1; then
 	echo "  ok    $(tail -n 1 "$work/report-selftest.log")"
 	passed=$((passed + 1))
 else
@@ -100,7 +114,8 @@ else
 		case $st in
 		skip) echo "  skip  $n: $why"; skipped=$((skipped + 1)); continue ;;
 		ok) ;;
-		*) echo "  FAIL  $n: ${st:-not run}: $why (see $brun/$n.log)"; failed=$((failed + 1)); continue ;;
+		*) echo "  FAIL  $n: ${st:-not run}, exit $(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .exit' "$brun/bench.json"): $why (see $brun/$n.log)"
+			failed=$((failed + 1)); continue ;;
 		esac
 		problems=$(jq -r -f "$top/bench/checks/common.jq" "$brun/$n.json" 2>&1
 			[ -r "$top/bench/checks/$n.jq" ] && jq -r -f "$top/bench/checks/$n.jq" "$brun/$n.json" 2>&1)
@@ -135,6 +150,6 @@ else
 fi
 
 echo
-echo "sanitized run: $(printf '%.0f' "$(echo "$(date +%s.%N) - $t0" | bc)") s; conformance results: $run"
+echo "sanitized run: $(printf '%.0f' "$(echo "$(date +%s.%N) - $t0" | bc)") s; conformance results: ${run%/}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
