@@ -11,7 +11,7 @@
 #     libubsan, loaded next to libasan, ignores log_path), and every sanitized
 #     process's stderr is in a log of steps 0-2; all of them are scanned.
 # Not run here (README, "Sanitizers"): the deviant shim (LD_PRELOAD cannot be
-# combined with ASan), the no-KVM/non-root runs and the lab; make check does them.
+# combined with ASan), the runs without KVM or root (make check) and the lab.
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry for
 # the self-test, one per benchmark and one for the scan. Exit 0 only when nothing failed.
 #
@@ -27,7 +27,7 @@ passed=0 failed=0 skipped=0
 die() { echo "privmem sanitize: $*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 2; }
 case "${1:-}" in
 '') ;;
--h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 *) die "unknown argument '$1' (try --help)" ;;
 esac
 [ -x "$build/privmem-report" ] && [ -x "$build/privmem-caps" ] || die "not built: run 'make SANITIZE=1'"
