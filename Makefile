@@ -119,10 +119,11 @@ $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_
 	@$(CC) $(CFLAGS_COMMON) -Ilib -Iplatforms $(KHDR_INCLUDES) $(LDFLAGS_COMMON) \
 		-o $@ platforms/caps_main.c $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) $(LIB_SRCS) -ljansson -lpthread
 
-$(BUILD)/privmem-report: scripts/report/privmem-report.c
+REPORT_SRCS := $(wildcard scripts/report/*.c)
+$(BUILD)/privmem-report: $(REPORT_SRCS) scripts/report/report.h
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $< -ljansson
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson
 
 # The core (shim.c) plus one module per conformance area.
 SHIM_SRCS := $(wildcard conformance/deviant/*.c)
