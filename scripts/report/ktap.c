@@ -147,6 +147,34 @@ static char *result_reason(const struct result *res, const struct sbuf *diag)
 	return r.len ? sb_steal(&r) : xstrdup("failed (no diagnostic output)");
 }
 
+/* A harness diagnostic with a source location: "file.c:123:test_name:..." (after "# "). */
+static bool is_location(const char *l)
+{
+	size_t n = strcspn(l, ": \t");
+
+	return n > 2 && l[n] == ':' && l[n - 2] == '.' && (l[n - 1] == 'c' || l[n - 1] == 'h') &&
+	       isdigit((unsigned char)l[n + 1]) && l[n + 1 + strspn(l + n + 1, "0123456789")] == ':';
+}
+
+/*
+ * How a result line's failure came about, from the harness's own words in the
+ * diagnostics before it (kselftest_harness.h __wait_for_test): a test killed by a
+ * signal or by its timeout is not an assertion, whatever it logged before dying.
+ */
+static enum fail_kind fail_kind_of(const struct result *res, const struct sbuf *diag)
+{
+	const char *d = diag->s ? diag->s : "";
+	bool located = false;
+
+	if (res->timeout || strstr(d, ": Test terminated by timeout"))
+		return FK_TIMEOUT;
+	if (strstr(d, ": Test terminated unexpectedly by signal") || strstr(d, ": Test ended in some other way"))
+		return FK_CRASH;
+	for (const char *l = d; *l && !located; l += strcspn(l, "\n"), l += *l == '\n')
+		located = is_location(l);
+	return located ? FK_ASSERT : FK_OTHER;
+}
+
 /* Entries for whatever the binary planned or started but never reported. */
 static void add_missing(struct binary *b, const char *run_name, const struct sbuf *diag,
 			char **lines, size_t n)
@@ -231,12 +259,12 @@ static void parse_ktap(struct binary *b, char **lines, size_t n)
 			else if (b->planned == 0)
 				skip_all = xstrdup("no tests to run (plan 1..0)");
 		} else if (!strncmp(v, "Bail out!", 9)) {
-			add_test(b, xasprintf("%s.bail_out", b->name), ST_FAIL, FK_ASSERT,
+			add_test(b, xasprintf("%s.bail_out", b->name), ST_FAIL, FK_OTHER,
 				 xasprintf("Bail out! %s", skip_ws(v + 9)), 0);
 		} else if (parse_result(v, &res)) {
 			add_test(b, *res.name ? res.name : run_name ? run_name :
 				 xasprintf("test_%ld", res.num), res.st,
-				 res.timeout ? FK_TIMEOUT : FK_ASSERT, result_reason(&res, &diag), res.num);
+				 fail_kind_of(&res, &diag), result_reason(&res, &diag), res.num);
 			b->reported++;
 			run_name = NULL;
 			diag.len = 0;

@@ -75,6 +75,9 @@ static void write_json(const struct run *r, FILE *f)
 			if (o && r->have_rows)
 				json_object_set_new(o, "row", t->row ? json_string(t->row->field[RF_ID]) :
 						    json_null());
+			/* How a failure came about (assert, crash, timeout, missing, other). */
+			if (o && failing(t->st))
+				json_object_set_new(o, "kind", json_string(fk_name[t->kind]));
 			json_array_append_new(tests, o);
 		}
 	}

@@ -43,9 +43,16 @@
 enum status { ST_PASS, ST_FAIL, ST_SKIP, ST_XFAIL, ST_XPASS, ST_NR };
 extern const char *const st_name[ST_NR];
 
-/* Why a failing test failed; becomes the JUnit <failure type=...>. */
-enum fail_kind { FK_ASSERT, FK_TIMEOUT, FK_MISSING };
-extern const char *const fk_name[];
+/*
+ * Why a failing test failed; results.json "kind" and the JUnit <failure type=...>.
+ * assert: the test itself said so, with the harness's "file:line:" diagnostic (an
+ * ASSERT_xx, EXPECT_xx or TH_LOG line); crash: the test process died by a signal;
+ * timeout: the harness or the runner killed it; missing: the binary died before
+ * reporting it; other: a failure without a file:line diagnostic (a bail-out, a
+ * plain non-zero exit).
+ */
+enum fail_kind { FK_ASSERT, FK_TIMEOUT, FK_MISSING, FK_CRASH, FK_OTHER, FK_NR };
+extern const char *const fk_name[FK_NR];
 
 struct test {
 	char *name;
