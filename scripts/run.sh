@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
 results=${RESULTS:-$top/results}
 timeout_s=${PRIVMEM_TIMEOUT:-60}
-quiet=0
+quiet=0 only=""
 
 die() { echo "privmem run: $*" >&2; exit 2; }
 
@@ -21,7 +21,8 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--quiet) quiet=1 ;;
 	--results) [ $# -ge 2 ] || die "--results needs a directory"; results=$2; shift ;;
-	-h|--help) echo "usage: scripts/run.sh [--quiet] [--results DIR]"; exit 0 ;;
+	--only) [ $# -ge 2 ] || die "--only needs a pattern (collection/binary glob)"; only=$2; shift ;;
+	-h|--help) echo "usage: scripts/run.sh [--quiet] [--results DIR] [--only 'COLLECTION/BINARY GLOB']"; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
@@ -29,6 +30,15 @@ done
 case "$timeout_s" in ''|*[!0-9]*) die "PRIVMEM_TIMEOUT must be a whole number of seconds" ;; esac
 [ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make' first"
 ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries under $build/conformance: run 'make'"
+# The binaries to run: every one, or those whose <collection>/<binary> matches --only.
+bins=()
+for bin in "$build"/conformance/*/*_test; do
+	[ -x "$bin" ] || continue
+	# shellcheck disable=SC2053 # $only is a glob on purpose
+	[ -z "$only" ] || [[ $(basename "$(dirname "$bin")")/$(basename "$bin") == $only ]] || continue
+	bins+=("$bin")
+done
+[ ${#bins[@]} -gt 0 ] || die "--only '$only' matches no conformance binary"
 
 host=$(uname -n)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$host-$(uname -r)
@@ -74,7 +84,7 @@ export tmp quiet timeout_s linebuf
 
 # Binaries are independent processes (each test forks its own VM): run one per CPU.
 start=$(date +%s.%N)
-ls -1 "$build"/conformance/*/*_test | xargs -P "${PRIVMEM_JOBS:-$(nproc)}" -I{} bash -c 'run_binary "$1"' _ {}
+printf '%s\n' "${bins[@]}" | xargs -P "${PRIVMEM_JOBS:-$(nproc)}" -I{} bash -c 'run_binary "$1"' _ {}
 end=$(date +%s.%N)
 echo "$end - $start" | bc >"$tmp/wall_seconds"
 

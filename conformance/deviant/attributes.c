@@ -35,7 +35,8 @@ static const struct shim_dev devs[] = {
 	{ "attr-vm-cap-extra-bit",       "KVM_CAP_MEMORY_ATTRIBUTES on a VM fd adds bit 0, which the ioctl rejects", .lab = true },
 	{ "attr-default-vm-cap-private", "the default VM advertises PRIVATE, which its ioctl rejects", .lab = true },
 	{ "attr-system-cap-zero",        "/dev/kvm reports KVM_CAP_MEMORY_ATTRIBUTES=0 while VMs support it", .lab = true },
-	{ "attr-absent-accepted",        "without KVM_CAP_MEMORY_ATTRIBUTES the VM ioctl returns 0 instead of ENOTTY" },
+	{ "attr-absent-accepted",        "without KVM_CAP_MEMORY_ATTRIBUTES the VM ioctl returns 0 instead of ENOTTY",
+	  .rows = "attr_absent.no_cap_enotty" },
 	{ NULL, NULL }
 };
 
