@@ -50,7 +50,7 @@ LDFLAGS_COMMON := -no-pie
 # Every directory under conformance/ with a Makefile is a kselftest collection.
 COLLECTIONS := $(sort $(patsubst conformance/%/Makefile,%,$(wildcard conformance/*/Makefile)))
 CONF_OUT := $(BUILD)/conformance
-TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report
+TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report $(BUILD)/privmem-kmsg
 SHIM := $(BUILD)/deviant.so
 
 PLATFORM_SRCS := $(wildcard platforms/*.c)
@@ -124,6 +124,11 @@ $(BUILD)/privmem-report: $(REPORT_SRCS) scripts/report/report.h
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson
+
+$(BUILD)/privmem-kmsg: scripts/kmsg/privmem-kmsg.c
+	@mkdir -p $(BUILD)
+	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $<
 
 # The core (shim.c) plus one module per conformance area.
 SHIM_SRCS := $(wildcard conformance/deviant/*.c)

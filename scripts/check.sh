@@ -3,14 +3,17 @@
 # time; the caps (per-binary timeouts, the wait for a benchmark's "changed knob" line) only
 # bound something that never happens.
 #  0. the report tool's self-test;
-#  1. the conformance run (scripts/run.sh): no FAIL allowed; every test is a row of
-#     conformance/rows.tsv and every row is reported;
+#  1. the conformance run (scripts/run.sh): no FAIL allowed, no kernel splat while a binary
+#     runs; every test is a row of conformance/rows.tsv and every row is reported; the same
+#     verdicts under the stress-ng background profiles vm-pressure, memfd, tlb
+#     (scripts/pressure.sh);
 #  2. every deviation of the deviant shim, run against its area's collection: each must
 #     be detected by an assertion in a row it targets (scripts/lib/kills.sh); crashes and
 #     failures of other rows do not count; prints the honest kill rate and each verdict;
 #     known backend deviations must FAIL in strict mode;
 #  3. the suite without /dev/kvm and as user nobody (from a copy nobody can reach): every
-#     test of a row that needs KVM SKIPs with a reason; nothing FAILs anywhere;
+#     test of a row that needs KVM SKIPs with a reason; nothing FAILs anywhere; a kernel
+#     splat injected through /dev/kmsg while a binary runs fails that binary;
 #  4. the benchmarks: a --smoke run of each, its output checked for schema and sanity
 #     (bench/checks/common.jq + bench/checks/<name>.jq, plots, tables; never timing); the
 #     machine's knobs are as before; SIGINT once a knob changed restores them and leaves no
@@ -69,6 +72,19 @@ else
 	jq -r '(.summary.unlisted_tests // [])[] | "        unlisted: \(.)"' "$run/results.json"
 	jq -r '(.rows // [])[] | select(.status=="NOT-RUN") | "        not run:  \(.id)"' "$run/results.json"
 	failed=$((failed + 1))
+fi
+
+# ---- 1c. verdicts under pressure: the same as the quiet run above -------------------------
+echo
+echo "== verdicts under a stress-ng background load equal the quiet run's"
+if command -v stress-ng >/dev/null; then
+	"$top/scripts/pressure.sh" --quiet --baseline "$run" --results "$work/pressure" >"$work/pressure.log" 2>&1
+	grep -E '^  (ok|FAIL)' "$work/pressure.log" | head -n 40
+	read -r pp pf _ < <(tail -n 1 "$work/pressure.log" | awk '/passed,/ { print $1, $3 }')
+	passed=$((passed + ${pp:-0})) failed=$((failed + ${pf:-1}))
+else
+	echo "  skip  pressure: stress-ng missing (make deps)"
+	skipped=$((skipped + 1))
 fi
 
 # ---- 2. deviations: each must be detected by an assertion in a row it targets -------------
@@ -205,6 +221,33 @@ else
 	cp -r "$copy/results" "$work/env-non-root" 2>/dev/null
 	rm -rf "$copy"
 fi
+
+# ---- 3b. a kernel splat while a binary runs fails that binary ------------------------------
+echo
+echo "== kernel splats fail the binary that was running"
+# The shim's PRIVMEM_ENV=kmsg-splat makes each test binary write a WARN()-shaped line to
+# /dev/kmsg as it starts: inside the runner's window for that binary, by construction.
+if ! "$build/privmem-kmsg" mark >/dev/null 2>"$work/kmsg.err"; then
+	echo "  skip  kernel splats: the kernel log cannot be read here ($(cat "$work/kmsg.err"))"
+	skipped=$((skipped + 1))
+else
+	PRIVMEM_ENV=kmsg-splat LD_PRELOAD=$shim "$top/scripts/run.sh" --quiet --only 'vmlib/*' \
+		--results "$work/splat" >"$work/splat.log" 2>&1
+	srun=$(newest "$work/splat")
+	verdict=$([ -n "$srun" ] && jq -r '[.tests[] | select(.status == "FAIL")] as $f |
+		if ($f | length) == 1 and $f[0].kind == "splat" and ($f[0].reason | contains("injected, not a kernel bug"))
+		   and ([.tests[] | select(.status == "PASS")] | length) > 0
+		then "ok \($f[0].id): \($f[0].reason | split("\n")[0])" else "FAIL \($f | map("\(.id)[\(.kind)]") | join(" "))" end' \
+		"$srun/results.json")
+	if [ "${verdict%% *}" = ok ]; then
+		echo "  ok    injected splat fails ${verdict#ok }"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  injected splat: expected one 'splat' failure of vmlib_test, got: ${verdict#FAIL } (see ${srun:-$work/splat.log})"
+		failed=$((failed + 1))
+	fi
+fi
+# And the real runs above saw none: a splat there already failed its binary (section 1).
 
 # ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
 echo

@@ -328,6 +328,8 @@ static void parse_meta(struct binary *b, const char *rel, char **lines, size_t n
 			b->timeout = val[0] == '1';
 		} else if (!strcmp(key, "deviation")) {
 			b->deviation = *val ? val : NULL;
+		} else if (!strcmp(key, "kmsg")) {
+			b->kernel_log = *val ? val : NULL;
 		}	/* other keys belong to newer runners: ignore */
 	}
 	if (!have_exit)
@@ -346,6 +348,38 @@ static int dirent_cmp(const struct dirent **a, const struct dirent **b)
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * <binary>.kmsg: the kernel splats logged while the binary ran, one per line
+ * ("<seq> <facility>.<level> <message>", privmem-kmsg since). Any line fails the
+ * binary as a whole, with the first splat as the reason.
+ */
+static void load_splats(struct binary *b, const char *path, const char *rel)
+{
+	struct sbuf r = { 0 };
+	size_t n = 0, shown = 0;
+	char **lines = read_lines(path, &n);
+
+	if (!lines && errno != ENOENT)
+		die(2, "%s: %s", rel, strerror(errno));
+	for (size_t i = 0; lines && i < n; i++) {
+		const char *msg = lines[i];
+
+		if (!*skip_ws(msg))
+			continue;
+		/* "<seq> <facility>.<level> " precede the kernel's words. */
+		for (int f = 0; f < 2 && strchr(msg, ' '); f++)
+			msg = strchr(msg, ' ') + 1;
+		if (!shown++)
+			sb_line(&r, xasprintf("kernel splat while the binary ran: %s", msg));
+		if (shown > 1 && shown <= 20)
+			sb_line(&r, lines[i]);
+	}
+	if (shown > 20)
+		sb_line(&r, xasprintf("... and %zu more kernel log lines", shown - 20));
+	if (shown)
+		add_test(b, xasprintf("%s.kernel_splat", b->name), ST_FAIL, FK_SPLAT, sb_steal(&r), 0);
 }
 
 static void load_binary(struct run *r, const char *coll, const char *name, const char *cdir)
@@ -377,6 +411,7 @@ static void load_binary(struct run *r, const char *coll, const char *name, const
 	if (!lines && errno != ENOENT)
 		die(2, "ktap/%s/%s.ktap: %s", coll, name, strerror(errno));
 	parse_ktap(b, lines, n);	/* a missing .ktap is "no output" */
+	load_splats(b, xasprintf("%s/%s.kmsg", cdir, name), xasprintf("ktap/%s/%s.kmsg", coll, name));
 }
 
 void scan_run(struct run *r)
@@ -421,6 +456,12 @@ void scan_run(struct run *r)
 
 void load_caps(struct run *r)
 {
+	size_t nbg = 0;
+	char **bg = read_lines(xasprintf("%s/background", r->dir), &nbg);
+
+	/* Optional: the stress-ng profile the runner kept busy underneath (BACKGROUND=). */
+	if (bg && nbg && *bg[0])
+		r->background = bg[0];
 	char *path = xasprintf("%s/caps.json", r->dir);
 	json_error_t err;
 

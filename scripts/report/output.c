@@ -59,12 +59,12 @@ static void write_json(const struct run *r, FILE *f)
 	for (size_t i = 0; i < r->nbins; i++) {
 		const struct binary *b = &r->bins[i];
 
-		json_array_append_new(bins, json_pack("{s:s, s:s, s:o, s:f, s:b, s:s?, s:o, s:i}",
+		json_array_append_new(bins, json_pack("{s:s, s:s, s:o, s:f, s:b, s:s?, s:o, s:i, s:s?}",
 			"collection", b->coll, "binary", b->name,
 			"exit", b->has_meta ? json_integer(b->exit_code) : json_null(),
 			"seconds", b->seconds, "timeout", b->timeout, "deviation", b->deviation,
 			"planned", b->planned >= 0 ? json_integer(b->planned) : json_null(),
-			"reported", b->reported));
+			"reported", b->reported, "kernel_log", b->kernel_log));
 		for (size_t j = 0; j < b->ntests; j++) {
 			const struct test *t = &b->tests[j];
 			json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}",
@@ -94,6 +94,8 @@ static void write_json(const struct run *r, FILE *f)
 		"run", "dir", r->base, "generated", r->generated, "kernel", r->kernel, "host", r->host,
 		"summary", summary, "binaries", bins, "tests", tests, "rows", rows,
 		"platforms", r->platforms, "caps", r->caps);
+	if (root && r->background)
+		json_object_set_new(json_object_get(root, "run"), "background", json_string(r->background));
 	/* Everything was sanitized to UTF-8, so a failed pack is a bug. */
 	if (!root || json_array_size(bins) != r->nbins || json_array_size(tests) != r->ntests ||
 	    json_array_size(rows) != r->nrows || (r->have_rows &&
@@ -324,9 +326,10 @@ static void write_markdown(const struct run *r, FILE *f)
 	md_cell(f, r->kernel);
 	fputs(" on ", f);
 	md_cell(f, r->host);
-	fprintf(f, "\n\nRun `%s`, generated %s.\n\n**%zu tests**: %d passed, %d failed, %d skipped,"
+	fprintf(f, "\n\nRun `%s`, generated %s%s%s.\n\n**%zu tests**: %d passed, %d failed, %d skipped,"
 		" %d xfail, %d xpass (%zu binaries, %.2f s)\n\n## Platforms\n\n", r->base,
-		r->generated, r->ntests, r->count[ST_PASS], r->count[ST_FAIL], r->count[ST_SKIP],
+		r->generated, r->background ? ", under the stress-ng background load " : "",
+		r->background ? r->background : "", r->ntests, r->count[ST_PASS], r->count[ST_FAIL], r->count[ST_SKIP],
 		r->count[ST_XFAIL], r->count[ST_XPASS], r->nbins, r->seconds);
 	fputs(json_array_size(r->platforms) ? "| Platform | Status | Reason |\n| --- | --- | --- |\n" :
 	      "No platform information (caps.json absent or without platforms).\n", f);
@@ -376,6 +379,11 @@ static void write_markdown(const struct run *r, FILE *f)
 			fputs(b->timeout ? "; deviation: " : "deviation: ", f);
 			md_cell(f, b->deviation);
 		}
+		/* A kernel log the runner could not read is said, never taken as clean. */
+		if (b->kernel_log && strcmp(b->kernel_log, "checked")) {
+			fputs(b->timeout || b->deviation ? "; kernel log " : "kernel log ", f);
+			md_cell(f, b->kernel_log);
+		}
 		fputs(" |\n", f);
 	}
 }
@@ -395,7 +403,8 @@ static void print_summary(const struct run *r, char *const paths[3])
 	size_t ng;
 	struct group *g = skip_groups(r, &ng);
 
-	printf("privmem run %s: kernel %s on %s\n", r->base, r->kernel, r->host);
+	printf("privmem run %s: kernel %s on %s%s%s\n", r->base, r->kernel, r->host,
+	       r->background ? ", background load: " : "", r->background ? r->background : "");
 	printf("  %zu tests in %zu binaries (%.2fs): %d pass, %d fail, %d skip, %d xfail, %d xpass\n",
 	       r->ntests, r->nbins, r->seconds, r->count[ST_PASS], r->count[ST_FAIL],
 	       r->count[ST_SKIP], r->count[ST_XFAIL], r->count[ST_XPASS]);

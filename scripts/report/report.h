@@ -49,9 +49,10 @@ extern const char *const st_name[ST_NR];
  * ASSERT_xx, EXPECT_xx or TH_LOG line); crash: the test process died by a signal;
  * timeout: the harness or the runner killed it; missing: the binary died before
  * reporting it; other: a failure without a file:line diagnostic (a bail-out, a
- * plain non-zero exit).
+ * plain non-zero exit); splat: the kernel logged a warning, BUG, oops, KASAN,
+ * lockdep, soft-lockup or hung-task report while the binary ran (<binary>.kmsg).
  */
-enum fail_kind { FK_ASSERT, FK_TIMEOUT, FK_MISSING, FK_CRASH, FK_OTHER, FK_NR };
+enum fail_kind { FK_ASSERT, FK_TIMEOUT, FK_MISSING, FK_CRASH, FK_OTHER, FK_SPLAT, FK_NR };
 extern const char *const fk_name[FK_NR];
 
 struct test {
@@ -94,6 +95,7 @@ struct binary {
 	int exit_code;
 	double seconds;
 	char *deviation;
+	char *kernel_log;	/* .meta kmsg=: "checked", "unchecked: why"; NULL: not recorded */
 	long planned;		/* -1: no plan line */
 	int reported;		/* result lines seen */
 	struct test *tests;
@@ -103,6 +105,7 @@ struct binary {
 struct run {
 	const char *dir;	/* as given on the command line */
 	const char *base, *kernel, *host;
+	const char *background;	/* RUN_DIR/background: the stress-ng profile under the run, or NULL */
 	json_t *caps, *platforms;
 	struct binary *bins;
 	size_t nbins, cap, ntests;

@@ -162,6 +162,13 @@ check "kind: harness timeout" kind_is $K k.kinds_test.f.harness_timeout timeout
 check "kind: failure without a location" kind_is $K k.kinds_test.f.plain_exit other
 check "kind: guest assertion reported by the host" kind_is $K k.kinds_test.f.guest_assert assert
 check "junit.xml: crash type" has run-kinds/junit.xml 'type="crash">'
+check "kernel splat: the binary FAILs with the splat as the reason" test_is $K k.splat_test.splat_test.kernel_splat \
+	FAIL "kernel splat while the binary ran: WARNING: CPU: 1 PID: 4242 at virt/kvm/guest_memfd.c:123 kvm_gmem_bind+0x1f/0x80"
+check "kernel splat: kind" kind_is $K k.splat_test.splat_test.kernel_splat splat
+check "kernel splat: its tests keep their own status" test_is $K k.splat_test.f.passes PASS ""
+check "kernel splat: binary records a checked log" jqt $K '.binaries[] | select(.binary == "splat_test") | .kernel_log == "checked"'
+check "unreadable kernel log is said" has run-kinds/summary.md "kernel log unchecked: /dev/kmsg: Operation not permitted"
+check "no .kmsg: no splat entry" jqt $K '[.tests[] | select(.binary == "kinds_test" and .kind == "splat")] | length == 0'
 
 # ---- the baseline run, and a clean run without caps.json
 run run-old

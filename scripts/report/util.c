@@ -11,7 +11,7 @@ size_t ntemps;
 const char *const st_name[ST_NR] = { "PASS", "FAIL", "SKIP", "XFAIL", "XPASS" };
 const char *const rs_name[RS_NR] = { "PASS", "FAIL", "SKIP", "NOT-RUN", "XFAIL" };
 const char *const row_field[ROW_FIELDS] = { "id", "area", "expectation", "source", "needs" };
-const char *const fk_name[FK_NR] = { "assert", "timeout", "missing", "crash", "other" };
+const char *const fk_name[FK_NR] = { "assert", "timeout", "missing", "crash", "other", "splat" };
 
 __attribute__((noreturn, format(printf, 2, 3)))
 void die(int code, const char *fmt, ...)
