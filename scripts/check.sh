@@ -167,7 +167,7 @@ env_check() {	# name, top directory to run from, results directory, command pref
 	"$@" env RESULTS="$dir" "$from/scripts/run.sh" --quiet --results "$dir" >"$dir.log" 2>&1
 	run=$(newest "$dir")
 	if [ -z "$run" ] || [ ! -r "$run/results.json" ]; then
-		echo "  FAIL  $name: no results (see $dir.log)"
+		echo "  FAIL  $name: no results: $(tail -n 1 "$dir.log" 2>/dev/null) (see $work/env-$name.log)"
 		failed=$((failed + 1))
 		return
 	fi
@@ -193,8 +193,10 @@ reachable_copy() {
 	local c bin d
 	c=$(mktemp -d "${TMPDIR:-/tmp}/privmem-check.XXXXXX") || return 1
 	mkdir -p "$c/scripts" "$c/conformance" "$c/build/conformance" "$c/results" &&
-		cp "$top/scripts/run.sh" "$c/scripts/" && cp "$top/conformance/rows.tsv" "$c/conformance/" &&
-		cp "$build/privmem-caps" "$build/privmem-report" "$c/build/" || { rm -rf "$c"; return 1; }
+		cp -r "$top/scripts/run.sh" "$top/scripts/lib" "$c/scripts/" &&
+		cp "$top/conformance/rows.tsv" "$c/conformance/" &&
+		cp "$build/privmem-caps" "$build/privmem-report" "$build/privmem-kmsg" "$c/build/" ||
+		{ rm -rf "$c"; return 1; }
 	for bin in "$build"/conformance/*/*_test; do
 		d=$c/build/conformance/$(basename "$(dirname "$bin")")
 		mkdir -p "$d" && cp "$bin" "$d/" || { rm -rf "$c"; return 1; }
@@ -219,6 +221,7 @@ else
 	# shellcheck disable=SC2086 # $nobody is a command prefix
 	env_check non-root "$copy" "$copy/results" $nobody
 	cp -r "$copy/results" "$work/env-non-root" 2>/dev/null
+	cp "$copy/results.log" "$work/env-non-root.log" 2>/dev/null
 	rm -rf "$copy"
 fi
 

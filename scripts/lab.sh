@@ -230,9 +230,10 @@ echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
 while read -r dev area; do
 	d=$tmp/deviations/$dev targets=$(awk -F'\t' -v n="$dev" '$1 == n { print $4 }' "$work/shim.list")
 	mkdir -p "$d/ktap" && cp "$tmp/rows.tsv" "$tmp/caps.json" "$d/" 2>/dev/null
+	"$build/privmem-report" "$d" >"$d/report.out" 2>&1
 	if [ -z "$targets" ] || [ -n "$(kill_targets_unknown "$tmp/rows.tsv" "$targets")" ]; then
 		echo "$dev $area no-targets 0 0 0 ${targets:-none-named}" | cut -d' ' -f1-7 >>"$tmp/deviations.txt"
-	elif "$build/privmem-report" "$d" >"$d/report.out" 2>&1 || [ -r "$d/results.json" ]; then
+	elif [ -r "$d/results.json" ]; then
 		echo "$dev $area $(kill_verdict "$d/results.json" "$targets")" >>"$tmp/deviations.txt"
 	else
 		echo "$dev $area no-results 0 0 0 $d/report.out" >>"$tmp/deviations.txt"

@@ -72,15 +72,34 @@ static const struct shim_dev devs[] = {
 	{ "kvmstats-pages-decrease",       "pages_4k goes down while the guest maps memory",
 	  .rows = "kvmstats.pages_after_guest_faults" },
 	/* Lab only: they corrupt real private-fault exits of sw-protected VMs. */
-	{ "mfault-gpa-2m-aligned",         "memory_fault.gpa is the 2M-aligned address, not the faulting 4K page", .lab = true },
-	{ "mfault-size-2m",                "memory_fault.size is 2M instead of PAGE_SIZE", .lab = true },
-	{ "mfault-private-flag-dropped",   "memory_fault.flags is 0 on a private access", .lab = true },
-	{ "mfault-errno-eintr",            "a memory-fault exit fails KVM_RUN with EINTR instead of EFAULT", .lab = true },
-	{ "mfault-signal-exit-stale",      "a signal ends KVM_RUN with EINTR but exit_reason keeps the previous KVM_EXIT_MEMORY_FAULT", .lab = true },
-	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true },
-	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true },
-	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true },
-	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true },
+	{ "mfault-gpa-2m-aligned",         "memory_fault.gpa is the 2M-aligned address, not the faulting 4K page", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-size-2m",                "memory_fault.size is 2M instead of PAGE_SIZE", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-private-flag-dropped",   "memory_fault.flags is 0 on a private access", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-errno-eintr",            "a memory-fault exit fails KVM_RUN with EINTR instead of EFAULT", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-signal-exit-stale",      "a signal ends KVM_RUN with EINTR but exit_reason keeps the previous KVM_EXIT_MEMORY_FAULT", .lab = true,
+	  .rows = "mfault_valid.signal_eintr_exit_intr_then_gmem_slot" },
+	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true,
+	  .rows = "mfault_valid.immediate_exit_eintr_then_same_fault" },
+	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact" },
+	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true,
+	  .rows = "mfault_race.convert_race_exits_exact mfault_pos.first_page_read_exact "
+		  "mfault_pos.last_page_write_exact" },
+	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true,
+	  .rows = "kvmstats.pages_after_guest_faults kvmstats.pages_after_prefault" },
 	{ NULL, NULL }
 };
 
