@@ -20,6 +20,13 @@ static const struct {
 	{ "kvm_pvm", "mfault-secretmem-slot", "kvm_pvm maps memfd_secret memory into the guest (the guest reads the host's secret); upstream GUP refuses secretmem (mm/gup.c check_vma_flags), hva_to_pfn -> KVM_PFN_ERR_FAULT, KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44" },
 	{ "kvm_pvm", "kvmstats-pages-frozen", "kvm_pvm exposes pages_4k/pages_2m/pages_1g but they stay 0 while the guest maps memory (upstream mmu.c __rmap_add / tdp_mmu.c kvm_update_page_stats count every leaf mapping; observed 2026-11 on 6.18.44, pf_taken/pf_fixed also stay 0)" },
 	{ "kvm_pvm", "memslot-released-gmem-efault", "kvm_pvm serves gmem-only slots through userspace_addr, so a released guest_memfd goes unnoticed and the unmapped userspace_addr exits KVM_EXIT_MMIO (upstream 6.18: kvm_gmem_get_pfn() -EFAULT -> KVM_RUN -EFAULT + KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)" },
+	{ "kvm_pvm", "cap_fault_info.advertised_exit_exact",
+	  "kvm_pvm advertises KVM_CAP_MEMORY_FAULT_INFO=1 (and GUEST_MEMFD_FLAG_MMAP) but never "
+	  "reports a memory fault: a gmem-only slot whose guest_memfd was closed is served from "
+	  "userspace_addr (the guest reads that data, KVM_RUN returns 0) where upstream 6.18 "
+	  "kvm_mmu_faultin_pfn_gmem -> kvm_gmem_get_pfn -EFAULT -> kvm_mmu_prepare_memory_fault_exit "
+	  "gives KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT {0, gpa, 4096} (api.rst 7.34); "
+	  "observed 2026-12 on 6.18.44" },
 	{ "kvm_pvm", "gmem-only-slot",
 	  "kvm_pvm faults MMAP guest_memfd memslots through userspace_addr, not guest_memfd "
 	  "(upstream 6.18 serves them from guest_memfd; NULL userspace_addr gives KVM_EXIT_MMIO "
