@@ -9,9 +9,9 @@
  * x86 annotates (kvm_mmu_prepare_memory_fault_exit callers, 6.12-6.18): private
  * accesses it cannot serve and guest_memfd failures. api.rst's own example, a
  * memslot without a backing VMA, is a bare -EFAULT from kvm_handle_error_pfn on
- * 6.12 (annotating it was proposed, Anish Moorthy's KVM_EXIT_MEMORY_FAULT series,
- * not merged as read), so the rows use the faults every kernel with the
- * capability must report, and never require the VMA case.
+ * 6.12 (annotating it was proposed in Anish Moorthy's KVM_EXIT_MEMORY_FAULT series,
+ * 2023-24), so the rows use the faults every kernel with the capability must
+ * report, and neither require nor forbid an annotation of the VMA case.
  *
  * Pre-fault (api.rst 4.143, 6.11: 6e01b7601dfe "KVM: x86: Implement
  * kvm_arch_vcpu_pre_fault_memory()"): x86.c advertises it as tdp_enabled, the
