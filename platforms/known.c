@@ -42,6 +42,13 @@ static const struct pm_known known[] = {
 	  "unnoticed and the unmapped userspace_addr exits KVM_EXIT_MMIO (upstream 6.18: "
 	  "kvm_gmem_get_pfn() -EFAULT -> KVM_RUN -EFAULT + KVM_EXIT_MEMORY_FAULT; observed "
 	  "2026-11 on 6.18.44)" },
+	{ "kvm_pvm", "cap_fault_info.advertised_exit_exact",
+	  "kvm_pvm advertises KVM_CAP_MEMORY_FAULT_INFO=1 (and GUEST_MEMFD_FLAG_MMAP) but never "
+	  "reports a memory fault: a gmem-only slot whose guest_memfd was closed is served from "
+	  "userspace_addr (the guest reads that data, KVM_RUN returns 0) where upstream 6.18 "
+	  "kvm_mmu_faultin_pfn_gmem -> kvm_gmem_get_pfn -EFAULT -> kvm_mmu_prepare_memory_fault_exit "
+	  "gives KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT {0, gpa, 4096} (api.rst 7.34); "
+	  "observed 2026-12 on 6.18.44" },
 	{ "kvm_pvm", "guest.gmem_only_slot_serves_guest_memfd",
 	  "kvm_pvm faults MMAP guest_memfd memslots through userspace_addr, not guest_memfd "
 	  "(upstream 6.18 serves them from guest_memfd; NULL userspace_addr gives KVM_EXIT_MMIO "
