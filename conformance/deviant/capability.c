@@ -82,6 +82,10 @@ static const struct shim_dev devs[] = {
 	  "memfd_secret(0) works", .rows = "cap_secretmem.available_works_or_enosys" },
 	{ "cap-secretmem-mmap-enomem", "memfd_secret succeeds but its memory cannot be mapped "
 	  "(mmap ENOMEM)", .rows = "cap_secretmem.available_works_or_enosys" },
+	{ "cap-nr-memslots-overstated", "KVM_CAP_NR_MEMSLOTS claims one slot more than "
+	  "KVM_SET_USER_MEMORY_REGION accepts", .rows = "cap_memslots.nr_memslots_exact" },
+	{ "cap-nr-memslots-understated", "KVM_CAP_NR_MEMSLOTS claims one slot less than "
+	  "KVM_SET_USER_MEMORY_REGION accepts", .rows = "cap_memslots.nr_memslots_exact" },
 	{ NULL, NULL }
 };
 
@@ -148,6 +152,12 @@ static bool check_extension(long fd, long cap, long *ret)
 	case KVM_CAP_MEMORY_FAULT_INFO:
 		if (shim_is("cap-fault-info-hidden"))
 			v = 0;
+		break;
+	case KVM_CAP_NR_MEMSLOTS:
+		if (shim_is("cap-nr-memslots-overstated"))
+			v++;
+		if (shim_is("cap-nr-memslots-understated"))
+			v--;
 		break;
 	case KVM_CAP_PRE_FAULT_MEMORY:
 		if (shim_is("cap-prefault-claimed"))
