@@ -12,44 +12,9 @@
  */
 #include "capability.h"
 
-#define PAGES 2
+#define PAGES CAP_PLAIN_PAGES
 
-FIXTURE(cap_region2) {
-	struct pm_vm *vm;
-	long cap;
-	uint64_t *hva;
-};
-
-FIXTURE_VARIANT(cap_region2) {
-	struct cap_type t;
-};
-
-FIXTURE_VARIANT_ADD(cap_region2, default_vm) {
-	.t = { KVM_X86_DEFAULT_VM, "KVM_X86_DEFAULT_VM", true } };
-FIXTURE_VARIANT_ADD(cap_region2, swprot_vm) {
-	.t = { KVM_X86_SW_PROTECTED_VM, "KVM_X86_SW_PROTECTED_VM", true } };
-
-FIXTURE_SETUP(cap_region2)
-{
-	CAP_REQUIRE_KVM();
-	CAP_REQUIRE_TYPE(&variant->t);
-	self->vm = cap_vm(_metadata, &variant->t);
-	ASSERT_NE(NULL, self->vm);
-	self->cap = pm_check_cap(self->vm->fd, KVM_CAP_USER_MEMORY2);
-	ASSERT_LE(0, self->cap);
-	self->hva = mmap(NULL, PAGES * CAP_PAGE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->hva);
-	for (uint64_t i = 0; i < PAGES; i++)
-		self->hva[i * CAP_PAGE / 8] = cap_host_word(i);
-}
-
-FIXTURE_TEARDOWN(cap_region2)
-{
-	pm_vm_free(self->vm);
-	if (self->hva && self->hva != MAP_FAILED)
-		munmap(self->hva, PAGES * CAP_PAGE);
-}
+CAP_PLAIN_SLOT_FIXTURE(cap_region2, KVM_CAP_USER_MEMORY2);
 
 /*
  * Advertised: a plain memslot created with KVM_SET_USER_MEMORY_REGION2 serves the

@@ -192,4 +192,42 @@ PM_GUEST_CODE_END
 		ASSERT_EQ(cap_guest_word(__i), (host)[__i * CAP_PAGE / 8 + 1]);	\
 } while (0)
 
+/*
+ * A fixture with a VM of each type privmem runs guests on, `self->cap` = the VM
+ * fd's answer for `capability`, and `self->hva`: CAP_PLAIN_PAGES anonymous pages
+ * holding cap_host_word(i), to back a plain memslot.
+ */
+#define CAP_PLAIN_PAGES 2
+#define CAP_PLAIN_SLOT_FIXTURE(name, capability)				\
+	FIXTURE(name) {								\
+		struct pm_vm *vm;						\
+		long cap;							\
+		uint64_t *hva;							\
+	};									\
+	FIXTURE_VARIANT(name) { struct cap_type t; };				\
+	FIXTURE_VARIANT_ADD(name, default_vm) {					\
+		.t = { KVM_X86_DEFAULT_VM, "KVM_X86_DEFAULT_VM", true } };	\
+	FIXTURE_VARIANT_ADD(name, swprot_vm) {					\
+		.t = { KVM_X86_SW_PROTECTED_VM, "KVM_X86_SW_PROTECTED_VM", true } }; \
+	FIXTURE_SETUP(name)							\
+	{									\
+		CAP_REQUIRE_KVM();						\
+		CAP_REQUIRE_TYPE(&variant->t);					\
+		self->vm = cap_vm(_metadata, &variant->t);			\
+		ASSERT_NE(NULL, self->vm);					\
+		self->cap = pm_check_cap(self->vm->fd, (capability));		\
+		ASSERT_LE(0, self->cap);					\
+		self->hva = mmap(NULL, CAP_PLAIN_PAGES * CAP_PAGE, PROT_READ | PROT_WRITE, \
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);		\
+		ASSERT_NE(MAP_FAILED, self->hva);				\
+		for (uint64_t i = 0; i < CAP_PLAIN_PAGES; i++)			\
+			self->hva[i * CAP_PAGE / 8] = cap_host_word(i);		\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		pm_vm_free(self->vm);						\
+		if (self->hva && self->hva != MAP_FAILED)			\
+			munmap(self->hva, CAP_PLAIN_PAGES * CAP_PAGE);		\
+	}
+
 #endif
