@@ -67,7 +67,7 @@ LDFLAGS_COMMON := -no-pie $(SAN_FLAGS)
 # Every directory under conformance/ with a Makefile is a kselftest collection.
 COLLECTIONS := $(sort $(patsubst conformance/%/Makefile,%,$(wildcard conformance/*/Makefile)))
 CONF_OUT := $(BUILD)/conformance
-TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report
+TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report $(BUILD)/privmem-kmsg
 SHIM := $(BUILD)/deviant.so
 
 PLATFORM_SRCS := $(wildcard platforms/*.c)
@@ -143,10 +143,16 @@ $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_
 		$(filter-out lib/guest.c,$(LIB_SRCS)) $@-guest.o -ljansson -lpthread
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
-$(BUILD)/privmem-report: scripts/report/privmem-report.c
+REPORT_SRCS := $(wildcard scripts/report/*.c)
+$(BUILD)/privmem-report: $(REPORT_SRCS) scripts/report/report.h
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $< -ljansson
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson
+
+$(BUILD)/privmem-kmsg: scripts/kmsg/privmem-kmsg.c
+	@mkdir -p $(BUILD)
+	@echo "  CC       $@"
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $<
 
 # The core (shim.c) plus one module per conformance area.
 SHIM_SRCS := $(wildcard conformance/deviant/*.c)

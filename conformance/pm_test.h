@@ -186,14 +186,24 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 	}
 
 /*
- * Verdict for a behaviour `row` that a KVM backend may be known to break
- * (platforms/known.c): correct -> PASS; broken and listed -> XFAIL with the
- * listed reason; correct but listed -> XPASS (a failure: the list is stale);
- * broken and not listed -> FAIL with the observation.
+ * The rows.tsv id of the running test, "<fixture>.<test>" (the name shared by all
+ * its variants): the one name of a behaviour, used by platforms/known.c too.
  */
-#define PM_VERDICT(row, ok, fmt, ...) do {					\
-	const char *__known = pm_known_deviation(pm_caps(), (row));		\
+#define PM_ROW_ID(buf) snprintf((buf), sizeof(buf), "%s.%s", _metadata->fixture->name, \
+				_metadata->name)
+
+/*
+ * Verdict for the running test's behaviour row, which a KVM backend may be known
+ * to break (platforms/known.c, keyed by the row id): correct -> PASS; broken and
+ * listed -> XFAIL with the listed reason; correct but listed -> XPASS (a failure:
+ * the list is stale); broken and not listed -> FAIL with the observation.
+ */
+#define PM_VERDICT(ok, fmt, ...) do {						\
+	char __row[128];							\
+	const char *__known;							\
 	bool __ok = (ok);							\
+	PM_ROW_ID(__row);							\
+	__known = pm_known_deviation(pm_caps(), __row);				\
 	if (__ok && !__known)							\
 		break;								\
 	TH_LOG(fmt, ##__VA_ARGS__);						\

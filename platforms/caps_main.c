@@ -4,6 +4,8 @@
  * JSON (the "caps" object every result file carries).
  *
  *   privmem-caps [--json FILE] [--quiet]
+ *   privmem-caps --known     the known backend deviations (platforms/known.c):
+ *                            "backend<TAB>row id<TAB>reason" lines
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,7 +70,7 @@ static void print_table(const struct pm_caps *c)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: privmem-caps [--json FILE] [--quiet]\n");
+	fprintf(f, "usage: privmem-caps [--json FILE] [--quiet]\n       privmem-caps --known\n");
 }
 
 int main(int argc, char **argv)
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "known", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -83,10 +86,14 @@ int main(int argc, char **argv)
 	bool quiet = false;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "j:qkh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': json_path = optarg; break;
 		case 'q': quiet = true; break;
+		case 'k':
+			for (const struct pm_known *k = pm_known_list(); k->row; k++)
+				printf("%s\t%s\t%s\n", k->kvm_module, k->row, k->reason);
+			return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -1,30 +1,65 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Known deviations of KVM backends from upstream behaviour, as data. A row
- * listed here reports XFAIL with the reason when the deviation is observed,
- * and XPASS (counted as a failure) once the backend behaves, so the list
- * cannot go stale silently. Each entry says how it was observed.
+ * Known deviations of KVM backends from upstream behaviour, as data, keyed by the
+ * rows.tsv id of the behaviour (one name per behaviour, as everywhere else). A row
+ * listed here reports XFAIL with the reason when the deviation is observed, and
+ * XPASS (counted as a failure) once the backend behaves, so the list cannot go
+ * stale silently; make check verifies every id is a row of conformance/rows.tsv.
+ * Each entry says how it was observed.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform.h"
 
-static const struct {
-	const char *kvm_module;
-	const char *row;
-	const char *reason;
-} known[] = {
-	{ "kvm_pvm", "mfault-gmem-only-source", "kvm_pvm serves MMAP guest_memfd (gmem-only) slots from userspace_addr: the guest reads the userspace_addr data, not fresh guest_memfd pages, and a closed guest_memfd gives no fault (upstream 6.18 mmu.c __kvm_mmu_faultin_pfn -> kvm_mmu_faultin_pfn_gmem; kvm_gmem_get_pfn -EFAULT -> KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)" },
-	{ "kvm_pvm", "mfault-unbacked-hva", "kvm_pvm exits KVM_EXIT_MMIO at the GPA when a memslot's userspace_addr has no usable VMA (upstream kvm_main.c hva_to_pfn -> KVM_PFN_ERR_FAULT, mmu.c kvm_handle_error_pfn -> KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44 with PROT_NONE, unmapped and SIGBUS-ing userspace_addr)" },
-	{ "kvm_pvm", "mfault-secretmem-slot", "kvm_pvm maps memfd_secret memory into the guest (the guest reads the host's secret); upstream GUP refuses secretmem (mm/gup.c check_vma_flags), hva_to_pfn -> KVM_PFN_ERR_FAULT, KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44" },
-	{ "kvm_pvm", "kvmstats-pages-frozen", "kvm_pvm exposes pages_4k/pages_2m/pages_1g but they stay 0 while the guest maps memory (upstream mmu.c __rmap_add / tdp_mmu.c kvm_update_page_stats count every leaf mapping; observed 2026-11 on 6.18.44, pf_taken/pf_fixed also stay 0)" },
-	{ "kvm_pvm", "memslot-released-gmem-efault", "kvm_pvm serves gmem-only slots through userspace_addr, so a released guest_memfd goes unnoticed and the unmapped userspace_addr exits KVM_EXIT_MMIO (upstream 6.18: kvm_gmem_get_pfn() -EFAULT -> KVM_RUN -EFAULT + KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)" },
-	{ "kvm_pvm", "gmem-only-slot",
+/* kvm_pvm faults MMAP guest_memfd (gmem-only) slots through userspace_addr. */
+#define PVM_GMEM_VIA_HVA							\
+	"kvm_pvm serves MMAP guest_memfd (gmem-only) slots from userspace_addr: the guest "	\
+	"reads the userspace_addr data, not fresh guest_memfd pages, and a closed guest_memfd "	\
+	"gives no fault (upstream 6.18 mmu.c __kvm_mmu_faultin_pfn -> kvm_mmu_faultin_pfn_gmem; " \
+	"kvm_gmem_get_pfn -EFAULT -> KVM_EXIT_MEMORY_FAULT; observed 2026-11 on 6.18.44)"
+#define PVM_PAGES_FROZEN							\
+	"kvm_pvm exposes pages_4k/pages_2m/pages_1g but they stay 0 while the guest maps "	\
+	"memory (upstream mmu.c __rmap_add / tdp_mmu.c kvm_update_page_stats count every leaf "	\
+	"mapping; observed 2026-11 on 6.18.44, pf_taken/pf_fixed also stay 0)"
+
+static const struct pm_known known[] = {
+	{ "kvm_pvm", "mfault_gmem.guest_access_without_exit", PVM_GMEM_VIA_HVA },
+	{ "kvm_pvm", "mfault_gmem.closed_gmem_fault_exit", PVM_GMEM_VIA_HVA },
+	{ "kvm_pvm", "mfault_hva.unbacked_hva_efault",
+	  "kvm_pvm exits KVM_EXIT_MMIO at the GPA when a memslot's userspace_addr has no usable "
+	  "VMA (upstream kvm_main.c hva_to_pfn -> KVM_PFN_ERR_FAULT, mmu.c kvm_handle_error_pfn "
+	  "-> KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44 with PROT_NONE, unmapped and "
+	  "SIGBUS-ing userspace_addr)" },
+	{ "kvm_pvm", "mfault_hva.secretmem_hva_efault",
+	  "kvm_pvm maps memfd_secret memory into the guest (the guest reads the host's secret); "
+	  "upstream GUP refuses secretmem (mm/gup.c check_vma_flags), hva_to_pfn -> "
+	  "KVM_PFN_ERR_FAULT, KVM_RUN -1/EFAULT; observed 2026-11 on 6.18.44" },
+	{ "kvm_pvm", "kvmstats.pages_after_guest_faults", PVM_PAGES_FROZEN },
+	{ "kvm_pvm", "kvmstats.pages_after_prefault", PVM_PAGES_FROZEN },
+	{ "kvm_pvm", "memslot_close.released_gmem_guest_access_efault",
+	  "kvm_pvm serves gmem-only slots through userspace_addr, so a released guest_memfd goes "
+	  "unnoticed and the unmapped userspace_addr exits KVM_EXIT_MMIO (upstream 6.18: "
+	  "kvm_gmem_get_pfn() -EFAULT -> KVM_RUN -EFAULT + KVM_EXIT_MEMORY_FAULT; observed "
+	  "2026-11 on 6.18.44)" },
+	{ "kvm_pvm", "cap_fault_info.advertised_exit_exact",
+	  "kvm_pvm advertises KVM_CAP_MEMORY_FAULT_INFO=1 (and GUEST_MEMFD_FLAG_MMAP) but never "
+	  "reports a memory fault: a gmem-only slot whose guest_memfd was closed is served from "
+	  "userspace_addr (the guest reads that data, KVM_RUN returns 0) where upstream 6.18 "
+	  "kvm_mmu_faultin_pfn_gmem -> kvm_gmem_get_pfn -EFAULT -> kvm_mmu_prepare_memory_fault_exit "
+	  "gives KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT {0, gpa, 4096} (api.rst 7.34); "
+	  "observed 2026-12 on 6.18.44" },
+	{ "kvm_pvm", "guest.gmem_only_slot_serves_guest_memfd",
 	  "kvm_pvm faults MMAP guest_memfd memslots through userspace_addr, not guest_memfd "
 	  "(upstream 6.18 serves them from guest_memfd; NULL userspace_addr gives KVM_EXIT_MMIO "
 	  "here; observed 2026-11 on 6.18.44)" },
+	{ NULL, NULL, NULL }
 };
+
+const struct pm_known *pm_known_list(void)
+{
+	return known;
+}
 
 const char *pm_known_deviation(const struct pm_caps *c, const char *row)
 {
@@ -33,8 +68,8 @@ const char *pm_known_deviation(const struct pm_caps *c, const char *row)
 	/* Strict mode (vendors, and make check's proof that these rows can fail). */
 	if (strict && *strict && strcmp(strict, "0"))
 		return NULL;
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(known[i].kvm_module, c->kvm_module) && !strcmp(known[i].row, row))
-			return known[i].reason;
+	for (const struct pm_known *k = known; k->row; k++)
+		if (!strcmp(k->kvm_module, c->kvm_module) && !strcmp(k->row, row))
+			return k->reason;
 	return NULL;
 }

@@ -70,8 +70,17 @@ struct pm_need {
 
 const struct pm_platform *pm_need_met(const struct pm_need *need, char *why, size_t len);
 
-/* Reason if this backend has a known deviation on behaviour `row` (platforms/known.c), else NULL. */
+/* A known backend deviation (platforms/known.c): the backend, the rows.tsv id, why. */
+struct pm_known {
+	const char *kvm_module;
+	const char *row;
+	const char *reason;
+};
+
+/* Reason if this backend has a known deviation on behaviour `row` (a rows.tsv id), else NULL. */
 const char *pm_known_deviation(const struct pm_caps *c, const char *row);
+/* Every entry, terminated by { NULL }. */
+const struct pm_known *pm_known_list(void);
 
 /* Building blocks shared by the ops tables (platforms/common.c). */
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p);

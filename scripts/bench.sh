@@ -13,6 +13,8 @@
 # with its reason), 1 when one failed or refused its data, 2 on bad input.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/background.sh
+. "$top/scripts/lib/background.sh"
 build=${PRIVMEM_BUILD:-$top/build}
 results=${RESULTS:-$top/results}
 mode=full
@@ -56,12 +58,9 @@ fi
 for n in $names; do
 	[ -x "$build/bench/$n" ] || die "benchmark $n not built: run 'make'"
 done
-bg_args=()
 if [ -n "$background" ]; then
-	prof=$top/workloads/stress-ng/$background.args
-	[ -r "$prof" ] || die "unknown background profile '$background' (known: $(cd "$top/workloads/stress-ng" && ls *.args 2>/dev/null | sed 's/\.args$//' | tr '\n' ' '))"
-	command -v stress-ng >/dev/null || die "stress-ng missing: run 'make deps'"
-	mapfile -t bg_args < <(grep -v '^[[:space:]]*#' "$prof" | tr -s ' \t' '\n' | grep -v '^$')
+	why=$(bg_check "$background")
+	[ -z "$why" ] || die "$why"
 fi
 
 host=$(uname -n)
@@ -70,15 +69,8 @@ mkdir -p "$results" || die "cannot create $results"
 final=$results/$stamp
 tmp=$results/.incomplete/$stamp
 mkdir -p "$tmp" || die "cannot write to $results"
-child=0 bgpid=0
-stop_background() {
-	if [ "$bgpid" -gt 0 ]; then
-		kill -INT -- "-$bgpid" 2>/dev/null
-		wait "$bgpid" 2>/dev/null
-		bgpid=0
-	fi
-}
-cleanup() { stop_background; rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null; }
+child=0
+cleanup() { bg_stop; rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null; }
 interrupted() {
 	# The benchmark restores its knobs on SIGINT; wait for it before removing anything.
 	[ "$child" -gt 0 ] && kill -INT "$child" 2>/dev/null && wait "$child" 2>/dev/null
@@ -108,10 +100,7 @@ t_all=$(date +%s.%N)
 index='[]'
 for n in $names; do
 	[ "$quiet" = 1 ] || echo "== $n ($mode)" >&2
-	if [ ${#bg_args[@]} -gt 0 ]; then
-		setsid stress-ng "${bg_args[@]}" >"$tmp/$n.background.log" 2>&1 &
-		bgpid=$!
-	fi
+	[ -z "$background" ] || bg_start "$background" "$tmp/$n.background.log"
 	t0=$(date +%s.%N)
 	# shellcheck disable=SC2046
 	timeout -s INT -k 10 "$limit" "$build/bench/$n" "--$mode" --out "$tmp" $(extra_args "$n") \
@@ -125,7 +114,7 @@ for n in $names; do
 		wait "$tailpid" 2>/dev/null
 	fi
 	child=0
-	stop_background
+	bg_stop
 	t1=$(date +%s.%N)
 	if [ "$quiet" != 1 ] && [ -r "$tmp/$n.json" ]; then
 		# The headline figures; every figure is in $n.out, $n.json and summary.md.

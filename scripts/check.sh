@@ -1,23 +1,32 @@
 #!/bin/bash
-# make check: what CI runs.
+# make check: what CI runs. Every check waits on events (a line, an exit), never on a fixed
+# time; the caps (per-binary timeouts, the wait for a benchmark's "changed knob" line) only
+# bound something that never happens.
 #  0. the report tool's self-test;
-#  1. the conformance run (scripts/run.sh): no FAIL allowed; every test is a row of
-#     conformance/rows.tsv and every row is reported;
+#  1. the conformance run (scripts/run.sh): no FAIL allowed, no kernel splat while a binary
+#     runs; every test is a row of conformance/rows.tsv and every row is reported; the same
+#     verdicts under the stress-ng background profiles vm-pressure, memfd, tlb
+#     (scripts/pressure.sh);
 #  2. every deviation of the deviant shim, run against its area's collection: each must
-#     be detected (at least one test FAILs); prints the kill rate and lists the
-#     undetected by name; known backend deviations must FAIL in strict mode;
-#  3. the suite without /dev/kvm and as a non-root user: every test of a collection that
-#     needs KVM SKIPs with a reason; nothing FAILs anywhere;
+#     be detected by an assertion in a row it targets (scripts/lib/kills.sh); crashes and
+#     failures of other rows do not count; prints the honest kill rate and each verdict;
+#     known backend deviations must FAIL in strict mode;
+#  3. the suite without /dev/kvm and as user nobody (from a copy nobody can reach): every
+#     test of a row that needs KVM SKIPs with a reason; nothing FAILs anywhere; a kernel
+#     splat injected through /dev/kmsg while a binary runs fails that binary;
 #  4. the benchmarks: a --smoke run of each, its output checked for schema and sanity
 #     (bench/checks/common.jq + bench/checks/<name>.jq, plots, tables; never timing); the
-#     machine's knobs are as before; SIGINT mid-run restores them and leaves no result;
-#     bad arguments get one line and exit 2.
+#     machine's knobs are as before; SIGINT once a knob changed restores them and leaves no
+#     result; bad arguments get one line and exit 2. Knob-changing runs of several clones
+#     on one machine take turns (flock on ${TMPDIR:-/tmp}/privmem-machine.lock).
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry per
 # deviation and per check.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build
 shim=$build/deviant.so
+# shellcheck source=lib/kills.sh
+. "$top/scripts/lib/kills.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -65,80 +74,100 @@ else
 	failed=$((failed + 1))
 fi
 
-# ---- 2. deviations ---------------------------------------------------------------------
+# ---- 1c. verdicts under pressure: the same as the quiet run above -------------------------
 echo
-echo "== deviant shim: every deviation must make the suite FAIL"
-# "name<TAB>area<TAB>host|lab<TAB>description": each deviation runs against its area's
-# collection, the one that claims to detect it. "lab" ones need a kernel feature this
-# host may lack (sw-protected VMs); make lab-matrix proves them inside the QEMU lab.
-mapfile -t devs < <(PRIVMEM_DEVIATION=list LD_PRELOAD=$shim /bin/true | awk -F'\t' '$3 == "host" { print $1, $2 }')
-[ ${#devs[@]} -gt 0 ] || die "the shim lists no deviations"
+echo "== verdicts under a stress-ng background load equal the quiet run's"
+if command -v stress-ng >/dev/null; then
+	"$top/scripts/pressure.sh" --quiet --baseline "$run" --results "$work/pressure" >"$work/pressure.log" 2>&1
+	grep -E '^  (ok|FAIL)' "$work/pressure.log" | head -n 40
+	read -r pp pf _ < <(tail -n 1 "$work/pressure.log" | awk '/passed,/ { print $1, $3 }')
+	passed=$((passed + ${pp:-0})) failed=$((failed + ${pf:-1}))
+else
+	echo "  skip  pressure: stress-ng missing (make deps)"
+	skipped=$((skipped + 1))
+fi
 
-# One deviation: run its area's binaries under the shim, report "<name> <fails> <first failing test>".
+# ---- 2. deviations: each must be detected by an assertion in a row it targets -------------
+echo
+echo "== deviant shim: every deviation must FAIL a row it targets, by an assertion"
+# "name<TAB>area<TAB>host|lab<TAB>target rows<TAB>description": each deviation runs against its
+# area's collection (scripts/run.sh --only '<area>/*' under the shim, one binary at a time) and
+# is judged by scripts/lib/kills.sh: detected / crashed / collateral / undetected. "lab" ones
+# need a kernel feature this host may lack (sw-protected VMs): make lab-matrix proves them.
+PRIVMEM_DEVIATION=list LD_PRELOAD=$shim /bin/true >"$work/deviations.list" || die "the shim cannot list its deviations"
+awk -F'\t' '$3 == "host"' "$work/deviations.list" >"$work/deviations.host"
+[ -s "$work/deviations.host" ] || die "the shim lists no host deviations"
+
+# One deviation: "<name> <area> <verdict> <hits> <crashes> <collateral> <example>".
 run_deviation() {
-	local dev=$1 area=$2 dir=$work/dev/$1 bin fails first
-	mkdir -p "$dir"
-	if ! ls "$build/conformance/$area"/*_test >/dev/null 2>&1; then
-		echo "$dev 0 no-collection-$area"
+	local dev=$1 area targets out=$work/dev/$1 res unknown
+	area=$(awk -F'\t' -v d="$dev" '$1 == d { print $2 }' "$work/deviations.host")
+	targets=$(awk -F'\t' -v d="$dev" '$1 == d { print $4 }' "$work/deviations.host")
+	unknown=$(kill_targets_unknown "$top/conformance/rows.tsv" "$targets")
+	if [ -z "$targets" ] || [ -n "$unknown" ]; then
+		echo "$dev $area no-targets 0 0 0 ${unknown:-none-named}" | tr -s ' '
 		return
 	fi
-	for bin in "$build/conformance/$area"/*_test; do
-		(cd "$(dirname "$bin")" && PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim \
-			timeout -k 5 60 "./$(basename "$bin")") >"$dir/$(basename "$bin").ktap" 2>&1
-	done
-	fails=$(cat "$dir"/*.ktap | grep -c '^not ok')
-	first=$(cat "$dir"/*.ktap | grep -m1 '^not ok' | sed 's/^not ok [0-9]* //')
-	echo "$dev $fails ${first:--}"
-}
-export -f run_deviation
-export build shim work
-
-printf '%s\n' "${devs[@]}" | xargs -P "$(nproc)" -L1 bash -c 'run_deviation "$@"' _ | sort >"$work/deviations.txt"
-detected=0 undetected=""
-while read -r dev fails first; do
-	if [ "$fails" -gt 0 ]; then
-		detected=$((detected + 1)) passed=$((passed + 1))
-		printf '  detected   %-26s %3d FAIL, e.g. %s\n' "$dev" "$fails" "$first"
-	else
-		failed=$((failed + 1)) undetected="$undetected $dev"
-		printf '  UNDETECTED %-26s (logs: %s)\n' "$dev" "$work/dev/$dev"
+	mkdir -p "$out"
+	PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim PRIVMEM_JOBS=1 \
+		"$top/scripts/run.sh" --quiet --only "$area/*" --results "$out" >"$out.log" 2>&1
+	res=$(newest "$out")
+	if [ -z "$res" ] || [ ! -r "$res/results.json" ]; then
+		echo "$dev $area no-results 0 0 0 $out.log"
+		return
 	fi
-done <"$work/deviations.txt"
-total=$(wc -l <"$work/deviations.txt")
-echo "kill rate: $detected/$total deviations detected ($((100 * detected / total))%)"
-[ -z "$undetected" ] || echo "undetected:$undetected"
+	echo "$dev $area $(kill_verdict "$res/results.json" "$targets")"
+}
+export -f run_deviation newest kill_verdict kill_targets_unknown
+export build shim work top
 
+cut -f1 "$work/deviations.host" | xargs -P "$(nproc)" -I{} bash -c 'run_deviation "$1"' _ {} | sort >"$work/deviations.txt"
+kill_table "$work/deviations.txt" "kill rate"
+d=$(awk '$3 == "detected"' "$work/deviations.txt" | wc -l)
+passed=$((passed + d)) failed=$((failed + $(wc -l <"$work/deviations.txt") - d))
 
-# ---- 2b. known backend deviations are XFAIL, and FAIL in strict mode ----------------------
-xf=$(count "$run" xfail)
-if [ "$xf" -gt 0 ]; then
-	strict_fails=0
-	for bin in "$build"/conformance/*/*_test; do
-		n=$(cd "$(dirname "$bin")" && PRIVMEM_STRICT=1 timeout -k 5 60 "./$(basename "$bin")" 2>&1 | grep -c '^not ok')
-		strict_fails=$((strict_fails + n))
-	done
-	if [ "$strict_fails" -ge "$xf" ]; then
-		echo "  ok    $xf known deviation(s) reported XFAIL; PRIVMEM_STRICT=1 turns them into $strict_fails FAIL"
+# ---- 2b. known backend deviations: keyed by rows, XFAIL, and FAIL by assertion in strict mode ----
+echo
+echo "== known backend deviations (platforms/known.c)"
+unknown=$("$build/privmem-caps" --known | cut -f2 | while read -r id; do
+	cut -f1 "$top/conformance/rows.tsv" | grep -qxF -- "$id" || printf '%s ' "$id"; done)
+if [ -z "$unknown" ]; then
+	echo "  ok    $("$build/privmem-caps" --known | wc -l) entries, each keyed by a rows.tsv id"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  platforms/known.c names rows that conformance/rows.tsv lacks: $unknown"
+	failed=$((failed + 1))
+fi
+xfails=$(jq -r '[.tests[] | select(.status == "XFAIL") | .id] | sort | join(" ")' "$run/results.json")
+if [ -n "$xfails" ]; then
+	PRIVMEM_STRICT=1 "$top/scripts/run.sh" --quiet --results "$work/strict" >"$work/strict.log" 2>&1
+	srun=$(newest "$work/strict")
+	# Strict mode must turn exactly the XFAIL tests into assertion failures, and nothing else.
+	sfails=$([ -n "$srun" ] && jq -r '[.tests[] | select(.status == "FAIL" and .kind == "assert") | .id] | sort | join(" ")' "$srun/results.json")
+	sother=$([ -n "$srun" ] && jq -r '[.tests[] | select(.status == "FAIL" or .status == "XPASS" or .status == "XFAIL") | .id] | length' "$srun/results.json")
+	if [ -n "$srun" ] && [ "$sfails" = "$xfails" ] && [ "$sother" = "$(wc -w <<<"$xfails")" ]; then
+		echo "  ok    $(wc -w <<<"$xfails") known deviation(s) reported XFAIL; PRIVMEM_STRICT=1 fails exactly those tests, by assertion"
 		passed=$((passed + 1))
 	else
-		echo "  FAIL  PRIVMEM_STRICT=1 gave $strict_fails FAIL for $xf XFAIL rows"
+		echo "  FAIL  PRIVMEM_STRICT=1: XFAIL tests [$xfails], strict assertion failures [$sfails] (see ${srun:-$work/strict.log})"
 		failed=$((failed + 1))
 	fi
 fi
+
 # ---- 3. without KVM or root: rows that need KVM SKIP, nothing FAILs ---------------------
 echo
 echo "== without KVM or root: SKIP with reasons, never FAIL"
 # Rows whose `needs` (conformance/rows.tsv) name KVM: under no-kvm and non-root every
 # test of theirs must SKIP. The others (secretmem, seals, ...) may run; nothing may FAIL.
 kvm_needs='KVM|GUEST_MEMFD|sw-default|sw-protected'
-env_check() {	# name, command prefix...
-	local name=$1 dir=$work/env-$1 run f s ran_kvm others reason q
-	shift
+env_check() {	# name, top directory to run from, results directory, command prefix...
+	local name=$1 from=$2 dir=$3 run f s ran_kvm others reason q
+	shift 3
 	mkdir -p "$dir" && chmod 0777 "$dir"
-	"$@" env RESULTS="$dir" "$top/scripts/run.sh" --quiet --results "$dir" >"$dir.log" 2>&1
+	"$@" env RESULTS="$dir" "$from/scripts/run.sh" --quiet --results "$dir" >"$dir.log" 2>&1
 	run=$(newest "$dir")
 	if [ -z "$run" ] || [ ! -r "$run/results.json" ]; then
-		echo "  FAIL  $name: no results (see $dir.log)"
+		echo "  FAIL  $name: no results: $(tail -n 1 "$dir.log" 2>/dev/null) (see $work/env-$name.log)"
 		failed=$((failed + 1))
 		return
 	fi
@@ -157,13 +186,71 @@ env_check() {	# name, command prefix...
 		failed=$((failed + 1))
 	fi
 }
-env_check no-kvm env PRIVMEM_ENV=no-kvm LD_PRELOAD="$shim"
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-	env_check non-root setpriv --reuid=65534 --regid=65534 --clear-groups
-else
+
+# The runner, the binaries and rows.tsv copied where an unprivileged user can reach them: the
+# clone may sit under a directory only root can enter (Debian 12 makes new homes 0700).
+reachable_copy() {
+	local c bin d
+	c=$(mktemp -d "${TMPDIR:-/tmp}/privmem-check.XXXXXX") || return 1
+	mkdir -p "$c/scripts" "$c/conformance" "$c/build/conformance" "$c/results" &&
+		cp -r "$top/scripts/run.sh" "$top/scripts/lib" "$c/scripts/" &&
+		cp "$top/conformance/rows.tsv" "$c/conformance/" &&
+		cp "$build/privmem-caps" "$build/privmem-report" "$build/privmem-kmsg" "$c/build/" ||
+		{ rm -rf "$c"; return 1; }
+	for bin in "$build"/conformance/*/*_test; do
+		d=$c/build/conformance/$(basename "$(dirname "$bin")")
+		mkdir -p "$d" && cp "$bin" "$d/" || { rm -rf "$c"; return 1; }
+	done
+	chmod -R a+rX "$c" && chmod 0777 "$c/results"
+	echo "$c"
+}
+
+env_check no-kvm "$top" "$work/env-no-kvm" env PRIVMEM_ENV=no-kvm LD_PRELOAD="$shim"
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	echo "  skip  non-root: needs root and setpriv to drop privileges"
 	skipped=$((skipped + 1))
+elif ! copy=$(reachable_copy); then
+	echo "  skip  non-root: cannot copy the suite to a directory user nobody can reach under ${TMPDIR:-/tmp}"
+	skipped=$((skipped + 1))
+elif ! $nobody test -x "$copy/scripts/run.sh"; then
+	echo "  skip  non-root: user nobody cannot execute $copy/scripts/run.sh (noexec ${TMPDIR:-/tmp}?)"
+	skipped=$((skipped + 1))
+	rm -rf "$copy"
+else
+	# shellcheck disable=SC2086 # $nobody is a command prefix
+	env_check non-root "$copy" "$copy/results" $nobody
+	cp -r "$copy/results" "$work/env-non-root" 2>/dev/null
+	cp "$copy/results.log" "$work/env-non-root.log" 2>/dev/null
+	rm -rf "$copy"
 fi
+
+# ---- 3b. a kernel splat while a binary runs fails that binary ------------------------------
+echo
+echo "== kernel splats fail the binary that was running"
+# The shim's PRIVMEM_ENV=kmsg-splat makes each test binary write a WARN()-shaped line to
+# /dev/kmsg as it starts: inside the runner's window for that binary, by construction.
+if ! "$build/privmem-kmsg" mark >/dev/null 2>"$work/kmsg.err"; then
+	echo "  skip  kernel splats: the kernel log cannot be read here ($(cat "$work/kmsg.err"))"
+	skipped=$((skipped + 1))
+else
+	PRIVMEM_ENV=kmsg-splat LD_PRELOAD=$shim "$top/scripts/run.sh" --quiet --only 'vmlib/*' \
+		--results "$work/splat" >"$work/splat.log" 2>&1
+	srun=$(newest "$work/splat")
+	verdict=$([ -n "$srun" ] && jq -r '[.tests[] | select(.status == "FAIL")] as $f |
+		if ($f | length) == 1 and $f[0].kind == "splat" and ($f[0].reason | contains("injected, not a kernel bug"))
+		   and ([.tests[] | select(.status == "PASS")] | length) > 0
+		then "ok \($f[0].id): \($f[0].reason | split("\n")[0])" else "FAIL \($f | map("\(.id)[\(.kind)]") | join(" "))" end' \
+		"$srun/results.json")
+	if [ "${verdict%% *}" = ok ]; then
+		echo "  ok    injected splat fails ${verdict#ok }"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  injected splat: expected one 'splat' failure of vmlib_test, got: ${verdict#FAIL } (see ${srun:-$work/splat.log})"
+		failed=$((failed + 1))
+	fi
+fi
+# And the real runs above saw none: a splat there already failed its binary (section 1).
 
 # ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
 echo
@@ -179,6 +266,8 @@ bench_names="fault_in shootdown hugepage bounce directmap"
 if [ "$(id -u)" != 0 ]; then
 	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
 else
+	# One knob-changing run at a time on this machine (another clone's make check, a helper's bench).
+	exec {machine_lock}>"${TMPDIR:-/tmp}/privmem-machine.lock" && flock -w 3600 "$machine_lock"
 	state0=$(machine_state)
 	"$top/scripts/bench.sh" --smoke --quiet --results "$work/bench" >"$work/bench.log" 2>&1
 	brun=$(newest "$work/bench")
@@ -230,20 +319,25 @@ else
 	fi
 	# SIGINT in the middle of a run that changed a knob: restored, and nothing written.
 	sig=$work/bench-sigint && mkdir -p "$sig"
+	# The benchmark says on stderr when it has changed a knob ("pmb: changed knob ..."): the
+	# check waits for that line (the cap only bounds a benchmark that never says it), never
+	# for a fixed time, then interrupts.
 	"$build/bench/hugepage" --quick --out "$sig" >/dev/null 2>"$sig.log" &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$(machine_state)" != "$state0" ] && break
-		sleep 0.1
+	said=""
+	exec {watch}< <(timeout 600 tail -n +1 -f --pid="$pid" "$sig.log")
+	while IFS= read -r -u "$watch" line; do
+		case $line in "pmb: changed knob "*) said=$line; break ;; esac
 	done
-	changed=$([ "$(machine_state)" != "$state0" ] && echo yes || echo no)
+	exec {watch}<&-
+	changed=$([ -n "$said" ] && [ "$(machine_state)" != "$state0" ] && echo yes || echo no)
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid"
 	if [ "$changed" = yes ] && [ "$(machine_state)" = "$state0" ] && [ -z "$(ls -A "$sig")" ]; then
-		echo "  ok    SIGINT mid-run: knobs restored, no partial result ($(tail -n 1 "$sig.log"))"
+		echo "  ok    SIGINT after '${said#pmb: }': knobs restored, no partial result ($(tail -n 1 "$sig.log"))"
 		passed=$((passed + 1))
 	else
-		echo "  FAIL  SIGINT mid-run: knob changed=$changed, restored=$([ "$(machine_state)" = "$state0" ] && echo yes || echo no), left: $(ls -A "$sig" | tr '\n' ' ')"
+		echo "  FAIL  SIGINT mid-run: knob changed=$changed (${said:-the benchmark never said it changed a knob}), restored=$([ "$(machine_state)" = "$state0" ] && echo yes || echo no), left: $(ls -A "$sig" | tr '\n' ' ')"
 		failed=$((failed + 1))
 	fi
 	# Bad input: one line on stderr, exit 2, nothing written.

@@ -7,7 +7,8 @@
 # A lab that does not boot or hangs is retried once, said so on the output; a second
 # failure counts as failed.
 # Ends with "N passed, N failed, N skipped": tests (XFAIL counts as passed, XPASS as
-# failed), plus one per lab deviation (detected: passed) and one per lab that gave no results.
+# failed), plus one per lab deviation (detected by an assertion in a row it targets: passed;
+# crashed, collateral-only or undetected: failed) and one per lab that gave no results.
 #
 #   scripts/lab-matrix.sh [--results DIR] [--table-only RUN...]
 #
@@ -63,9 +64,9 @@ for run in "${runs[@]}"; do
 	read -r p f s x xp < <(jq -r '.summary | "\(.pass) \(.fail) \(.skip) \(.xfail // 0) \(.xpass // 0)"' "$run/results.json")
 	passed=$((passed + p + x)) failed=$((failed + f + xp)) skipped=$((skipped + s))
 	if [ -s "$run/deviations.txt" ]; then
-		dd=$(awk '$3 > 0' "$run/deviations.txt" | wc -l) dt=$(wc -l <"$run/deviations.txt")
-		printf '%-28s %-14s %5s %5s   (lab deviations detected / undetected)\n' "$rel" deviant "$dd" "$((dt - dd))"
-		awk '$3 == 0 { print "  UNDETECTED " $1 " (" $2 ")" }' "$run/deviations.txt"
+		dd=$(awk '$3 == "detected"' "$run/deviations.txt" | wc -l) dt=$(wc -l <"$run/deviations.txt")
+		printf '%-28s %-14s %5s %5s   (lab deviations detected by a target row / not)\n' "$rel" deviant "$dd" "$((dt - dd))"
+		awk '$3 != "detected" { print "  " toupper($3) " " $1 " (" $2 "): " $7 }' "$run/deviations.txt"
 		passed=$((passed + dd)) failed=$((failed + dt - dd))
 	fi
 done

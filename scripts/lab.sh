@@ -15,7 +15,8 @@
 # lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached).
 # --deviations: after the suite, run each deviant-shim deviation marked "lab" (the ones only
 # a kernel with sw-protected VMs can expose) whose name matches, against its area's
-# collection under LD_PRELOAD; each must make at least one test FAIL (deviations.txt).
+# collection under LD_PRELOAD; each must FAIL a row it targets by an assertion
+# (scripts/lib/kills.sh; deviations.txt: name area verdict hits crashes collateral example).
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # PRIVMEM_BUILD: the build directory to take binaries from (default build/).
@@ -27,6 +28,8 @@ results=${RESULTS:-$top/results}
 kernel="" modules="" kdir="" stock="" quiet=0 only="" devglob=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
+# shellcheck source=lib/kills.sh
+. "$top/scripts/lib/kills.sh"
 
 die() { echo "privmem lab: $*" >&2; exit 2; }
 say() { [ "$quiet" = 1 ] || echo "  LAB      $*" >&2; }
@@ -88,20 +91,20 @@ for bin in "$build"/conformance/*/*_test; do
 	echo "/privmem/conformance/$coll/$(basename "$bin")" >>"$root/privmem/suite.list"
 done
 [ -s "$root/privmem/suite.list" ] || die "--only '$only' matches no conformance binary"
-cp "$build/privmem-caps" "$root/privmem/"
+cp "$build/privmem-caps" "$build/privmem-kmsg" "$root/privmem/"
 # Lab deviations ("name area" lines) and the shim that injects them.
 : >"$root/privmem/deviations.list"
 if [ -n "$devglob" ]; then
 	cp "$build/deviant.so" "$root/privmem/"
-	PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true |
-		awk -F'\t' '$3 == "lab" { print $1, $2 }' | while read -r dev area; do
+	PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
+	awk -F'\t' '$3 == "lab" { print $1, $2 }' "$work/shim.list" | while read -r dev area; do
 		# shellcheck disable=SC2053
 		[[ $dev == $devglob ]] && echo "$dev $area"
 	done >"$root/privmem/deviations.list"
 	[ -s "$root/privmem/deviations.list" ] || die "--deviations '$devglob' matches no lab deviation (PRIVMEM_DEVIATION=list, column 3)"
 fi
 # Shared libraries the binaries need, at the paths the loader looks for them.
-for f in "$root"/privmem/privmem-caps "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test; do
+for f in "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test; do
 	[ -e "$f" ] || continue
 	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' 
 done | sort -u | while read -r lib; do
@@ -136,23 +139,31 @@ echo "@@PRIVMEM-BOOTED \$(cat /proc/uptime)"
 echo "@@PRIVMEM-BEGIN caps.json"
 /privmem/privmem-caps --quiet --json /tmp/caps.json >/dev/null 2>&1; cat /tmp/caps.json; echo
 echo "@@PRIVMEM-END 0 0"
-# run <results path> <binary> [env...]: one binary, its output between markers.
+# run <results path> <binary> [env...]: one binary, its output between markers, then the
+# kernel splats logged while it ran (privmem-kmsg, by sequence number).
 run() {
 	out=\$1 bin=\$2; shift 2
 	coll=\${bin%/*}; coll=\${coll##*/}; name=\${bin##*/}
+	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
 	t0=\$(cut -d' ' -f1 /proc/uptime)
 	(cd /privmem/conformance/\$coll && env "\$@" timeout $per_binary ./\$name) >/tmp/out 2>&1
 	rc=\$?
 	t1=\$(cut -d' ' -f1 /proc/uptime)
+	if [ \$kmsg = checked ]; then
+		/privmem/privmem-kmsg since \$seq >/tmp/kmsg 2>/dev/null || kmsg=unchecked
+		echo "@@PRIVMEM-BEGIN \$out/\$coll/\$name.kmsg"
+		cat /tmp/kmsg
+		echo "@@PRIVMEM-END 0 0 0"
+	fi
 	echo "@@PRIVMEM-BEGIN \$out/\$coll/\$name.ktap"
 	cat /tmp/out
-	echo "@@PRIVMEM-END \$rc \$t0 \$t1"
+	echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
 }
 while read -r bin; do run ktap \$bin; done </privmem/suite.list
 echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
 while read -r dev area; do
 	for bin in /privmem/conformance/\$area/*_test; do
-		run deviations/\$dev \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
+		run deviations/\$dev/ktap \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
 	done
 done </privmem/deviations.list
 echo "@@PRIVMEM-DEVIATIONS-DONE \$(cat /proc/uptime)"
@@ -204,7 +215,8 @@ awk -v dir="$tmp" '
 	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
 			      out = dir "/" $2; printf "" > out; next }
 	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/) { meta = out; sub(/\.ktap$/, ".meta", meta);
-			      printf "exit=%s\nseconds=%.2f\n%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "" > meta;
+			      printf "exit=%s\nseconds=%.2f\n%s%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "",
+				     $5 == "" ? "" : "kmsg=" $5 "\n" > meta;
 			      close(meta) }
 			    close(out); out = ""; next }
 	out != "" { print > out }
@@ -213,28 +225,31 @@ cp "$top/conformance/rows.tsv" "$tmp/rows.tsv"
 booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
-# Deviations: "name area fails first-failing-test"; detected = at least one FAIL.
+# Deviations: each one's KTAP is a run of its own (deviations/<name>/), judged by kills.sh.
 : >"$tmp/deviations.txt"
 while read -r dev area; do
-	ktaps=$(ls "$tmp/deviations/$dev"/*/*.ktap 2>/dev/null)
-	fails=0 first=-
-	if [ -n "$ktaps" ]; then
-		# shellcheck disable=SC2086 # one path per line, no spaces in them
-		fails=$(cat $ktaps | grep -c '^not ok')
-		# shellcheck disable=SC2086
-		first=$(cat $ktaps | grep -m1 '^not ok' | sed 's/^not ok [0-9]* //' | tr ' ' '_')
+	d=$tmp/deviations/$dev targets=$(awk -F'\t' -v n="$dev" '$1 == n { print $4 }' "$work/shim.list")
+	mkdir -p "$d/ktap" && cp "$tmp/rows.tsv" "$tmp/caps.json" "$d/" 2>/dev/null
+	"$build/privmem-report" "$d" >"$d/report.out" 2>&1
+	if [ -z "$targets" ] || [ -n "$(kill_targets_unknown "$tmp/rows.tsv" "$targets")" ]; then
+		echo "$dev $area no-targets 0 0 0 ${targets:-none-named}" | cut -d' ' -f1-7 >>"$tmp/deviations.txt"
+	elif [ -r "$d/results.json" ]; then
+		echo "$dev $area $(kill_verdict "$d/results.json" "$targets")" >>"$tmp/deviations.txt"
+	else
+		echo "$dev $area no-results 0 0 0 $d/report.out" >>"$tmp/deviations.txt"
 	fi
-	echo "$dev $area $fails ${first:--}" >>"$tmp/deviations.txt"
 done <"$root/privmem/deviations.list"
 devs_total=$(wc -l <"$tmp/deviations.txt")
-devs_detected=$(awk '$3 > 0' "$tmp/deviations.txt" | wc -l)
+devs_detected=$(awk '$3 == "detected"' "$tmp/deviations.txt" | wc -l)
 jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
-	--argjson dt "$devs_total" --argjson dd "$devs_detected" \
-	--arg undetected "$(awk '$3 == 0 { print $1 }' "$tmp/deviations.txt")" \
+	--rawfile devs "$tmp/deviations.txt" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
 	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total,
-	  deviations: {run: $dt, detected: $dd, undetected: ($undetected | split("\n") | map(select(. != "")))}}' >"$tmp/lab.json"
+	  deviations: ($devs | split("\n") | map(select(. != "") | split(" ")) |
+		{run: length, detected: map(select(.[2] == "detected")) | length,
+		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
+		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})})}' >"$tmp/lab.json"
 "$build/privmem-report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
@@ -243,15 +258,6 @@ mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
-if [ "$devs_total" -gt 0 ]; then
-	while read -r dev area fails first; do
-		if [ "$fails" -gt 0 ]; then
-			printf '  detected   %-34s %3d FAIL in %s, e.g. %s\n' "$dev" "$fails" "$area" "$first" >&2
-		else
-			printf '  UNDETECTED %-34s by %s (logs: %s)\n' "$dev" "$area" "$final/deviations/$dev" >&2
-		fi
-	done <"$final/deviations.txt"
-	echo "lab kill rate: $devs_detected/$devs_total deviations detected" >&2
-fi
+[ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
 say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

@@ -14,23 +14,48 @@
 
 static const struct shim_dev devs[] = {
 	{ "conv-private-ignored", "KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) returns 0 and changes nothing",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_views.private_unwritten_reads_zero_views_split "
+		  "conv_views.round_trip_keeps_both_views" },
 	{ "conv-shared-ignored", "KVM_SET_MEMORY_ATTRIBUTES(0) (back to shared) returns 0 and changes nothing",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_views.round_trip_keeps_both_views conv_partial.aligned_2m_range "
+		  "conv_partial.odd_offset_ranges_and_holes "
+		  "conv_partial.one_page_inside_2m_range conv_partial.unaligned_2m_range" },
 	{ "conv-one-page-short", "a conversion leaves the last page of the range unconverted",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_partial.aligned_2m_range conv_partial.odd_offset_ranges_and_holes "
+		  "conv_partial.one_page_inside_2m_range conv_partial.unaligned_2m_range "
+		  "conv_multi.conversions_exact_per_slot_for_all_vcpus" },
 	{ "conv-next-page", "a conversion applies to the range one page higher than asked",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_partial.aligned_2m_range conv_partial.odd_offset_ranges_and_holes "
+		  "conv_partial.one_page_inside_2m_range conv_partial.unaligned_2m_range "
+		  "conv_multi.conversions_exact_per_slot_for_all_vcpus" },
 	{ "conv-neighbour-range", "a conversion applies to the equally long range right after the one asked",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_partial.aligned_2m_range conv_partial.odd_offset_ranges_and_holes "
+		  "conv_partial.one_page_inside_2m_range conv_partial.unaligned_2m_range "
+		  "conv_multi.conversions_exact_per_slot_for_all_vcpus" },
 	{ "conv-shared-discards-private", "converting to shared also frees the range's guest_memfd pages",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_views.round_trip_keeps_both_views "
+		  "conv_punch.shared_page_punch_shows_when_private_again" },
 	{ "conv-punch-noop", "PUNCH_HOLE on a guest_memfd returns 0 and frees nothing",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_punch.private_holes_read_zero_rest_kept "
+		  "conv_punch.shared_page_punch_shows_when_private_again "
+		  "conv_race.punch_private_while_vcpus_write_read" },
 	{ "conv-punch-shifted", "PUNCH_HOLE on a guest_memfd frees the range one page higher than asked",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_punch.private_holes_read_zero_rest_kept "
+		  "conv_punch.shared_page_punch_shows_when_private_again "
+		  "conv_race.punch_private_while_vcpus_write_read" },
 	{ "conv-punch-deferred", "PUNCH_HOLE on a guest_memfd returns before freeing; the pages go at the next punch",
-	  .lab = true },
+	  .lab = true,
+	  .rows = "conv_punch.private_holes_read_zero_rest_kept "
+		  "conv_punch.shared_page_punch_shows_when_private_again "
+		  "conv_race.punch_private_while_vcpus_write_read" },
 	{ NULL, NULL }
 };
 

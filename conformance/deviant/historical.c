@@ -22,14 +22,22 @@
 #define NR_CACHESTAT			451
 
 static const struct shim_dev devs[] = {
-	{ "hist-mfd-inaccessible-ignored",  "memfd_create accepts flag 0x8 (MFD_INACCESSIBLE) and creates a plain memfd" },
-	{ "hist-seal-inaccessible-ignored", "F_ADD_SEALS accepts bit 0x20 (F_SEAL_INACCESSIBLE) and adds nothing" },
-	{ "hist-451-not-cachestat",         "syscall 451 is not cachestat (EINVAL, as a memfd_restricted there would answer)" },
-	{ "hist-private-mappable",          "host mmap of private guest_memfd memory gives accessible memory" },
-	{ "hist-private-sigsegv",           "host access to private guest_memfd memory raises SIGSEGV (PROT_NONE) not SIGBUS" },
-	{ "hist-gup-reaches-private",       "process_vm_readv reads private guest_memfd memory" },
-	{ "hist-private-counted-poisoned",  "a host fault on private guest_memfd memory counts as HardwareCorrupted" },
-	{ "hist-gmem-cross-vm-bind",        "a guest_memfd can be bound into a VM other than its creator" },
+	{ "hist-mfd-inaccessible-ignored",  "memfd_create accepts flag 0x8 (MFD_INACCESSIBLE) and creates a plain memfd",
+	  .rows = "hist_memfd.mfd_inaccessible_flag" },
+	{ "hist-seal-inaccessible-ignored", "F_ADD_SEALS accepts bit 0x20 (F_SEAL_INACCESSIBLE) and adds nothing",
+	  .rows = "hist_memfd.f_seal_inaccessible_seal" },
+	{ "hist-451-not-cachestat",         "syscall 451 is not cachestat (EINVAL, as a memfd_restricted there would answer)",
+	  .rows = "hist_memfd.memfd_restricted_syscall" },
+	{ "hist-private-mappable",          "host mmap of private guest_memfd memory gives accessible memory",
+	  .rows = "hist_unmap.kvm_protected_memory_rfc hist_unmap.pg_hwpoison_unmap" },
+	{ "hist-private-sigsegv",           "host access to private guest_memfd memory raises SIGSEGV (PROT_NONE) not SIGBUS",
+	  .rows = "hist_unmap.kvm_protected_memory_rfc hist_unmap.pg_hwpoison_unmap" },
+	{ "hist-gup-reaches-private",       "process_vm_readv reads private guest_memfd memory",
+	  .rows = "hist_unmap.kvm_protected_memory_rfc" },
+	{ "hist-private-counted-poisoned",  "a host fault on private guest_memfd memory counts as HardwareCorrupted",
+	  .rows = "hist_unmap.pg_hwpoison_unmap" },
+	{ "hist-gmem-cross-vm-bind",        "a guest_memfd can be bound into a VM other than its creator",
+	  .rows = "hist_unmap.pg_hwpoison_unmap" },
 	{ NULL, NULL }
 };
 

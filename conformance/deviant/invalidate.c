@@ -17,25 +17,44 @@
 
 static const struct shim_dev devs[] = {
 	{ "inval-punch-deferred",
-	  "PUNCH_HOLE returns before invalidating: the range is freed only at the next PUNCH_HOLE" },
+	  "PUNCH_HOLE returns before invalidating: the range is freed only at the next PUNCH_HOLE",
+	  .rows = "inval_multislot.punch_spanning_two_slots_zaps_both "
+		  "inval_race.punch_while_vcpus_read_no_stale_data "
+		  "inval_repop.punched_pages_refault_zeroed_writable_shared" },
 	{ "inval-punch-first-binding-only",
-	  "a PUNCH_HOLE spanning two memslots' bindings stops at the end of the first binding" },
+	  "a PUNCH_HOLE spanning two memslots' bindings stops at the end of the first binding",
+	  .rows = "inval_multislot.punch_spanning_two_slots_zaps_both" },
 	{ "inval-punch-every-other-page",
-	  "partial invalidation: PUNCH_HOLE of several pages frees only every other page" },
+	  "partial invalidation: PUNCH_HOLE of several pages frees only every other page",
+	  .rows = "inval_multislot.punch_spanning_two_slots_zaps_both "
+		  "inval_race.punch_while_vcpus_read_no_stale_data "
+		  "inval_repop.punched_pages_refault_zeroed_writable_shared" },
 	{ "inval-delete-internal-error",
-	  "an access to a deleted memslot's GPA exits KVM_EXIT_INTERNAL_ERROR instead of KVM_EXIT_MMIO" },
+	  "an access to a deleted memslot's GPA exits KVM_EXIT_INTERNAL_ERROR instead of KVM_EXIT_MMIO",
+	  .rows = "inval_delete.read_after_delete_exits_then_readd_restores "
+		  "inval_delete.write_after_delete_exits_then_readd_restores" },
 	{ "inval-delete-efault",
-	  "a shared access to a deleted memslot's GPA fails KVM_RUN with EFAULT/KVM_EXIT_MEMORY_FAULT" },
+	  "a shared access to a deleted memslot's GPA fails KVM_RUN with EFAULT/KVM_EXIT_MEMORY_FAULT",
+	  .rows = "inval_delete.read_after_delete_exits_then_readd_restores "
+		  "inval_delete.write_after_delete_exits_then_readd_restores" },
 	{ "inval-delete-gpa-page-aligned",
-	  "the KVM_EXIT_MMIO of an access to a deleted memslot reports the page, not the address" },
+	  "the KVM_EXIT_MMIO of an access to a deleted memslot reports the page, not the address",
+	  .rows = "inval_delete.read_after_delete_exits_then_readd_restores "
+		  "inval_delete.write_after_delete_exits_then_readd_restores" },
 	{ "inval-delete-frees-gmem",
-	  "deleting a guest_memfd memslot frees the bound guest_memfd range" },
+	  "deleting a guest_memfd memslot frees the bound guest_memfd range",
+	  .rows = "inval_delete.read_after_delete_exits_then_readd_restores "
+		  "inval_delete.write_after_delete_exits_then_readd_restores" },
 	{ "inval-delete-ignored",
-	  "deleting a guest_memfd memslot succeeds but running vCPUs keep their mappings of it" },
+	  "deleting a guest_memfd memslot succeeds but running vCPUs keep their mappings of it",
+	  .rows = "inval_delete.read_after_delete_exits_then_readd_restores "
+		  "inval_delete.write_after_delete_exits_then_readd_restores" },
 	{ "inval-repop-stale",
-	  "pages refaulted after PUNCH_HOLE are not cleared: all but their first and last words are old data" },
+	  "pages refaulted after PUNCH_HOLE are not cleared: all but their first and last words are old data",
+	  .rows = "inval_repop.punched_pages_refault_zeroed_writable_shared" },
 	{ "inval-repop-detached",
-	  "after PUNCH_HOLE, host mappings of the range refault private pages, not the file's" },
+	  "after PUNCH_HOLE, host mappings of the range refault private pages, not the file's",
+	  .rows = "inval_repop.punched_pages_refault_zeroed_writable_shared" },
 	{ NULL, NULL }
 };
 

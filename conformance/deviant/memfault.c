@@ -24,36 +24,82 @@
 #include "shim.h"
 
 static const struct shim_dev devs[] = {
-	{ "mfault-info-enable-accepted",   "KVM_ENABLE_CAP(KVM_CAP_MEMORY_FAULT_INFO) succeeds instead of EINVAL" },
-	{ "mfault-shared-gmem-private-exit", "a shared access to a guest_memfd slot without MMAP exits KVM_EXIT_MEMORY_FAULT as if private" },
-	{ "mfault-gpa-off-by-page",        "memory_fault.gpa is one page past the faulting page" },
-	{ "mfault-size-zero",              "memory_fault.size is 0" },
-	{ "mfault-flags-private-on-shared", "memory_fault.flags has KVM_MEMORY_EXIT_FLAG_PRIVATE for a shared access" },
-	{ "mfault-errno-eio",              "a memory-fault exit fails KVM_RUN with EIO instead of EFAULT" },
-	{ "mfault-exit-reason-stale",      "KVM_RUN fails with EFAULT but leaves exit_reason stale on an annotated path" },
-	{ "mfault-run-returns-zero",       "KVM_RUN returns 0 with exit_reason KVM_EXIT_MEMORY_FAULT" },
-	{ "prefault-cap-without-support",  "KVM_CAP_PRE_FAULT_MEMORY advertised, KVM_PRE_FAULT_MEMORY does not work" },
-	{ "prefault-flags-ignored",        "KVM_PRE_FAULT_MEMORY ignores flags" },
-	{ "prefault-size-zero-accepted",   "KVM_PRE_FAULT_MEMORY with size 0 returns 0" },
-	{ "prefault-unaligned-rounded",    "KVM_PRE_FAULT_MEMORY rounds an unaligned gpa/size instead of EINVAL" },
-	{ "prefault-wrap-accepted",        "KVM_PRE_FAULT_MEMORY does not check gpa+size for wrap (ENOENT instead of EINVAL)" },
-	{ "prefault-padding-eperm",        "KVM_PRE_FAULT_MEMORY fails non-zero padding with EPERM" },
-	{ "prefault-progress-with-error",  "a failing KVM_PRE_FAULT_MEMORY call still consumes range.size" },
-	{ "kvmstats-desc-misaligned",      "the stats header's desc_offset is not 8-byte aligned" },
-	{ "kvmstats-bad-type",             "a stats descriptor has a type beyond KVM_STATS_TYPE_MAX" },
-	{ "kvmstats-pages-cumulative",     "pages_4k is described as a cumulative counter" },
-	{ "kvmstats-frozen",               "stats data reads return the values of the first read forever" },
-	{ "kvmstats-pages-decrease",       "pages_4k goes down while the guest maps memory" },
+	{ "mfault-info-enable-accepted",   "KVM_ENABLE_CAP(KVM_CAP_MEMORY_FAULT_INFO) succeeds instead of EINVAL",
+	  .rows = "mfault_info.enable_cap_einval" },
+	{ "mfault-shared-gmem-private-exit", "a shared access to a guest_memfd slot without MMAP exits KVM_EXIT_MEMORY_FAULT as if private",
+	  .rows = "mfault_gmem.guest_access_without_exit" },
+	{ "mfault-gpa-off-by-page",        "memory_fault.gpa is one page past the faulting page",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit mfault_hva.secretmem_hva_efault "
+		  "mfault_hva.unbacked_hva_efault" },
+	{ "mfault-size-zero",              "memory_fault.size is 0",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit mfault_hva.secretmem_hva_efault "
+		  "mfault_hva.unbacked_hva_efault" },
+	{ "mfault-flags-private-on-shared", "memory_fault.flags has KVM_MEMORY_EXIT_FLAG_PRIVATE for a shared access",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit mfault_hva.secretmem_hva_efault "
+		  "mfault_hva.unbacked_hva_efault" },
+	{ "mfault-errno-eio",              "a memory-fault exit fails KVM_RUN with EIO instead of EFAULT",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit mfault_hva.secretmem_hva_efault "
+		  "mfault_hva.unbacked_hva_efault" },
+	{ "mfault-exit-reason-stale",      "KVM_RUN fails with EFAULT but leaves exit_reason stale on an annotated path",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit" },
+	{ "mfault-run-returns-zero",       "KVM_RUN returns 0 with exit_reason KVM_EXIT_MEMORY_FAULT",
+	  .rows = "mfault_gmem.closed_gmem_fault_exit mfault_hva.secretmem_hva_efault "
+		  "mfault_hva.unbacked_hva_efault" },
+	{ "prefault-cap-without-support",  "KVM_CAP_PRE_FAULT_MEMORY advertised, KVM_PRE_FAULT_MEMORY does not work",
+	  .rows = "prefault.in_slot_maps_all" },
+	{ "prefault-flags-ignored",        "KVM_PRE_FAULT_MEMORY ignores flags",
+	  .rows = "prefault.flags_einval" },
+	{ "prefault-size-zero-accepted",   "KVM_PRE_FAULT_MEMORY with size 0 returns 0",
+	  .rows = "prefault.size_zero_einval" },
+	{ "prefault-unaligned-rounded",    "KVM_PRE_FAULT_MEMORY rounds an unaligned gpa/size instead of EINVAL",
+	  .rows = "prefault.unaligned_einval" },
+	{ "prefault-wrap-accepted",        "KVM_PRE_FAULT_MEMORY does not check gpa+size for wrap (ENOENT instead of EINVAL)",
+	  .rows = "prefault.wrap_einval" },
+	{ "prefault-padding-eperm",        "KVM_PRE_FAULT_MEMORY fails non-zero padding with EPERM",
+	  .rows = "prefault.padding_not_validated" },
+	{ "prefault-progress-with-error",  "a failing KVM_PRE_FAULT_MEMORY call still consumes range.size",
+	  .rows = "prefault.in_slot_maps_all prefault.outside_slot_enoent "
+		  "prefault.straddle_slot_end_partial_enoent prefault.flags_einval "
+		  "prefault.unaligned_einval prefault.wrap_einval prefault.padding_not_validated" },
+	{ "kvmstats-desc-misaligned",      "the stats header's desc_offset is not 8-byte aligned",
+	  .rows = "kvmstats.format_valid" },
+	{ "kvmstats-bad-type",             "a stats descriptor has a type beyond KVM_STATS_TYPE_MAX",
+	  .rows = "kvmstats.format_valid" },
+	{ "kvmstats-pages-cumulative",     "pages_4k is described as a cumulative counter",
+	  .rows = "kvmstats.format_valid" },
+	{ "kvmstats-frozen",               "stats data reads return the values of the first read forever",
+	  .rows = "kvmstats.vcpu_exits_count_runs" },
+	{ "kvmstats-pages-decrease",       "pages_4k goes down while the guest maps memory",
+	  .rows = "kvmstats.pages_after_guest_faults" },
 	/* Lab only: they corrupt real private-fault exits of sw-protected VMs. */
-	{ "mfault-gpa-2m-aligned",         "memory_fault.gpa is the 2M-aligned address, not the faulting 4K page", .lab = true },
-	{ "mfault-size-2m",                "memory_fault.size is 2M instead of PAGE_SIZE", .lab = true },
-	{ "mfault-private-flag-dropped",   "memory_fault.flags is 0 on a private access", .lab = true },
-	{ "mfault-errno-eintr",            "a memory-fault exit fails KVM_RUN with EINTR instead of EFAULT", .lab = true },
-	{ "mfault-signal-exit-stale",      "a signal ends KVM_RUN with EINTR but exit_reason keeps the previous KVM_EXIT_MEMORY_FAULT", .lab = true },
-	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true },
-	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true },
-	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true },
-	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true },
+	{ "mfault-gpa-2m-aligned",         "memory_fault.gpa is the 2M-aligned address, not the faulting 4K page", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-size-2m",                "memory_fault.size is 2M instead of PAGE_SIZE", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-private-flag-dropped",   "memory_fault.flags is 0 on a private access", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-errno-eintr",            "a memory-fault exit fails KVM_RUN with EINTR instead of EFAULT", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact "
+		  "mfault_private.private_attr_plain_slot_exit" },
+	{ "mfault-signal-exit-stale",      "a signal ends KVM_RUN with EINTR but exit_reason keeps the previous KVM_EXIT_MEMORY_FAULT", .lab = true,
+	  .rows = "mfault_valid.signal_eintr_exit_intr_then_gmem_slot" },
+	{ "mfault-immediate-exit-ignored", "KVM_RUN ignores immediate_exit and re-enters the guest", .lab = true,
+	  .rows = "mfault_valid.immediate_exit_eintr_then_same_fault" },
+	{ "mfault-resolved-run-stale",     "the KVM_RUN after a memory-fault exit returns 0 without running, exit_reason still KVM_EXIT_MEMORY_FAULT", .lab = true,
+	  .rows = "mfault_pos.first_page_read_exact mfault_pos.last_page_write_exact "
+		  "mfault_pos.mid_page_read_exact mfault_pos.mid_page_write_exact" },
+	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true,
+	  .rows = "mfault_race.convert_race_exits_exact mfault_pos.first_page_read_exact "
+		  "mfault_pos.last_page_write_exact" },
+	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true,
+	  .rows = "kvmstats.pages_after_guest_faults kvmstats.pages_after_prefault" },
 	{ NULL, NULL }
 };
 

@@ -9,6 +9,8 @@
  *   PRIVMEM_DEVIATION=list     print "name<TAB>area<TAB>host|lab<TAB>target rows<TAB>description"
  *                              lines and exit
  *   PRIVMEM_ENV=no-kvm         /dev/kvm is absent (ENOENT): everything must SKIP
+ *   PRIVMEM_ENV=kmsg-splat     a test binary writes a kernel-style WARNING line to
+ *                              /dev/kmsg as it starts: the runner must fail it
  *
  * This file is the core: it interposes the libc calls the suite makes, tracks
  * guest_memfd and vCPU fds, and hands every call to the module (one per
@@ -76,6 +78,34 @@ struct kvm_run *shim_vcpu_run(int fd)
 	return fd >= 0 && fd < MAX_FD ? vcpu_runs[fd] : NULL;
 }
 
+/*
+ * The kernel log as the runner reads it gets one line shaped like a WARN() splat,
+ * written while a test binary runs (its start), never by the runner's own tools.
+ */
+static void inject_splat(void)
+{
+	extern char *program_invocation_short_name;
+	const char *me = program_invocation_short_name;
+	size_t len = strlen(me);
+	char line[160];
+	long a[SHIM_NARGS] = { (long)"/dev/kmsg", O_WRONLY };
+	int fd;
+
+	if (len < 5 || strcmp(me + len - 5, "_test"))
+		return;
+	fd = shim_real(SC_OPEN, a);
+	if (fd < 0) {
+		fprintf(stderr, "privmem-deviant: kmsg-splat: /dev/kmsg: %s\n", strerror(errno));
+		return;
+	}
+	a[0] = fd, a[1] = (long)line;
+	a[2] = snprintf(line, sizeof(line), "<4>WARNING: CPU: 0 PID: %d at privmem-deviant "
+			"kmsg-splat (%s): injected, not a kernel bug\n", getpid(), me);
+	shim_real(SC_WRITE, a);
+	a[0] = fd;
+	shim_real(SC_CLOSE, a);
+}
+
 /* After the modules have registered (their constructors run first). */
 __attribute__((constructor(200))) static void init(void)
 {
@@ -83,6 +113,8 @@ __attribute__((constructor(200))) static void init(void)
 	const char *env = getenv("PRIVMEM_ENV");
 
 	no_kvm = env && !strcmp(env, "no-kvm");
+	if (env && !strcmp(env, "kmsg-splat"))
+		inject_splat();
 	if (!want || !*want)
 		return;
 	for (int m = 0; m < nr_modules; m++)

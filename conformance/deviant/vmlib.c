@@ -5,8 +5,12 @@
 #include "shim.h"
 
 static const struct shim_dev devs[] = {
-	{ "io-exits-lost",       "KVM_RUN swallows the guest's port-I/O exits (guest reports never arrive)" },
-	{ "run-ignores-timeout", "KVM_RUN restarts itself after a signal and never returns EINTR" },
+	{ "io-exits-lost",       "KVM_RUN swallows the guest's port-I/O exits (guest reports never arrive)",
+	  .rows = "vmlib.guest_assert_reports_file_line_and_values "
+		  "vmlib.guest_exception_reports_vector_and_address "
+		  "vmlib.guest_writes_reach_host_4k_and_2m vmlib.sync_carries_stage_and_values" },
+	{ "run-ignores-timeout", "KVM_RUN restarts itself after a signal and never returns EINTR",
+	  .rows = "vmlib.stuck_vcpu_times_out" },
 	{ NULL, NULL }
 };
 

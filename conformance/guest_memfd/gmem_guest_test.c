@@ -181,7 +181,7 @@ TEST_F(guest, gmem_only_slot_serves_guest_memfd)
 		pm_vcpu_run(vcpu, &e);
 		ok = e.result == PM_RUN_DONE && host[0] == 0x600d;
 	}
-	PM_VERDICT("gmem-only-slot", ok, "gmem-only slot: %s, guest read 0x%llx, host sees 0x%llx",
+	PM_VERDICT(ok, "gmem-only slot: %s, guest read 0x%llx, host sees 0x%llx",
 		   e.msg, (unsigned long long)e.rep.vals[1], (unsigned long long)host[0]);
 	munmap(host, PM_PAGE_2M);
 	close(fd);

@@ -17,19 +17,19 @@
 /*
  * PM_VERDICT, narrowed: a backend's listed deviation excuses only the exact
  * behaviour it was observed to have (`known`). A result that is neither the
- * upstream one nor that known behaviour FAILs, listed or not. `row` NULL: no
+ * upstream one nor that known behaviour FAILs, listed or not. `listed` false: no
  * listed deviation can apply to this case (e.g. another variant), plain assert.
  */
-#define MF_VERDICT(row, ok, known, fmt, ...) do {				\
-	const char *__mf_row = (row);						\
-	bool __mf_ok = (ok), __mf_known = __mf_row && (known);			\
+#define MF_VERDICT(listed, ok, known, fmt, ...) do {				\
+	bool __mf_listed = (listed);						\
+	bool __mf_ok = (ok), __mf_known = __mf_listed && (known);		\
 	if (!__mf_ok && !__mf_known) {						\
-		TH_LOG("neither upstream behaviour nor a known deviation (%s): " fmt, \
-		       __mf_row ? __mf_row : "none listed", ##__VA_ARGS__);	\
+		TH_LOG("neither upstream behaviour nor a known deviation%s: " fmt, \
+		       __mf_listed ? "" : " (none can apply here)", ##__VA_ARGS__); \
 		ASSERT_TRUE(__mf_ok);						\
 	}									\
-	if (__mf_row)								\
-		PM_VERDICT(__mf_row, __mf_ok, fmt, ##__VA_ARGS__);		\
+	if (__mf_listed)							\
+		PM_VERDICT(__mf_ok, fmt, ##__VA_ARGS__);			\
 } while (0)
 
 /* Everything KVM_RUN said about one exit, for logs. */

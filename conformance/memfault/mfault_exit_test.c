@@ -30,9 +30,6 @@
 #define HVA_WORD(pg)	(0x4856410000000000ULL | (pg))	/* what userspace_addr holds */
 #define GUEST_WORD	0x4755455354ULL			/* what the guest writes */
 
-/* Known deviation rows (platforms/known.c). */
-#define ROW_GMEM_ONLY	"mfault-gmem-only-source"
-
 /*
  * Stage 1: report the first word of the first and the last page. Stage 2: both
  * written. Stage 3: read again after the host punched page 0 of the guest_memfd.
@@ -190,7 +187,7 @@ TEST_F(mfault_gmem, guest_access_without_exit)
 		ASSERT_EQ(0, fallocate(self->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, MF_PAGE));
 		rw_run(v, &o, 3);
 	}
-	MF_VERDICT(gmem ? ROW_GMEM_ONLY : NULL, rw_served_from(&o, gmem),
+	MF_VERDICT(gmem, rw_served_from(&o, gmem),
 		   rw_served_from(&o, false),
 		   "flags 0x%llx: guest read 0x%llx/0x%llx, userspace_addr then 0x%llx/0x%llx, "
 		   "after punch 0x%llx/0x%llx; want memory served from %s%s%s",
@@ -231,7 +228,7 @@ TEST_F(mfault_gmem, closed_gmem_fault_exit)
 	}
 	pm_vcpu_run(v, &e);
 	mf_describe(v, &e, why, sizeof(why));
-	MF_VERDICT(ROW_GMEM_ONLY, mf_is_fault_exit(v, &e, GPA, 0, annotated),
+	MF_VERDICT(true, mf_is_fault_exit(v, &e, GPA, 0, annotated),
 		   e.result == PM_RUN_SYNC && e.rep.vals[1] == HVA_WORD(0),
 		   "want KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT {flags 0, gpa 0x%llx, size 4096}%s; got %s",
 		   (unsigned long long)GPA, annotated ? "" : " (not annotated: KVM_CAP_MEMORY_FAULT_INFO=0)",

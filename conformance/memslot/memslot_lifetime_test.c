@@ -145,7 +145,7 @@ TEST_F(memslot_close, released_gmem_guest_access_efault)
 	upstream = e.result == PM_RUN_ERROR && e.err == EFAULT &&
 		   e.exit_reason == KVM_EXIT_MEMORY_FAULT && run->memory_fault.gpa == gpa &&
 		   run->memory_fault.size == PAGE && run->memory_fault.flags == 0;
-	PM_VERDICT("memslot-released-gmem-efault", upstream,
+	PM_VERDICT(upstream,
 		   "access to a released guest_memfd: %s (errno %s, exit %s)", e.msg,
 		   e.err ? strerrorname_np(e.err) : "0", pm_exit_reason_name(e.exit_reason));
 	ASSERT_EQ(0, ms_delete(self, MS_SLOT));

@@ -147,6 +147,29 @@ cp $R first.json
 run run-new
 check "rerun gives identical results.json" cmp first.json $R
 
+# ---- how each failure came about: results.json "kind", JUnit failure type
+kind_is() { jqt "$1" --arg id "$2" --arg k "$3" '[.tests[] | select(.id == $id)] | length == 1 and .[0].kind == $k'; }
+check "kind: assertion with file:line" kind_is $R guest_memfd.gmem_fileops_test.gmem.default_mmap.read_fails assert
+check "kind: binary died before reporting" kind_is $R kvm.private_mem_test.private_mem_test.missing_2 missing
+check "kind: runner killed the binary" kind_is $R kvm.hang_test.hang_test.missing_2 timeout
+check "kind: TIMEOUT directive" kind_is $R wrapped.nested_test.nested.b timeout
+check "kind: no kind on PASS/SKIP" jqt $R '[.tests[] | select(.status == "PASS" or .status == "SKIP" or .status == "XFAIL") | has("kind")] | any | not'
+run run-kinds
+K=run-kinds/results.json
+check "kind: harness assertion" kind_is $K k.kinds_test.f.asserts assert
+check "kind: logged, then died by a signal" kind_is $K k.kinds_test.f.logs_then_crashes crash
+check "kind: harness timeout" kind_is $K k.kinds_test.f.harness_timeout timeout
+check "kind: failure without a location" kind_is $K k.kinds_test.f.plain_exit other
+check "kind: guest assertion reported by the host" kind_is $K k.kinds_test.f.guest_assert assert
+check "junit.xml: crash type" has run-kinds/junit.xml 'type="crash">'
+check "kernel splat: the binary FAILs with the splat as the reason" test_is $K k.splat_test.splat_test.kernel_splat \
+	FAIL "kernel splat while the binary ran: WARNING: CPU: 1 PID: 4242 at virt/kvm/guest_memfd.c:123 kvm_gmem_bind+0x1f/0x80"
+check "kernel splat: kind" kind_is $K k.splat_test.splat_test.kernel_splat splat
+check "kernel splat: its tests keep their own status" test_is $K k.splat_test.f.passes PASS ""
+check "kernel splat: binary records a checked log" jqt $K '.binaries[] | select(.binary == "splat_test") | .kernel_log == "checked"'
+check "unreadable kernel log is said" has run-kinds/summary.md "kernel log unchecked: /dev/kmsg: Operation not permitted"
+check "no .kmsg: no splat entry" jqt $K '[.tests[] | select(.binary == "kinds_test" and .kind == "splat")] | length == 0'
+
 # ---- the baseline run, and a clean run without caps.json
 run run-old
 check "run-old exits 1" is "$rc" 1
