@@ -150,7 +150,7 @@ static inline uint64_t cap_host_word(uint64_t i)
 	return 0x4341504853540000ULL + i;	/* "CAPHST" */
 }
 
-static inline uint64_t cap_guest_word(uint64_t i)
+static inline PM_GUEST uint64_t cap_guest_word(uint64_t i)
 {
 	return 0x4341504753540000ULL + i;	/* "CAPGST" */
 }
@@ -160,7 +160,7 @@ PM_GUEST_CODE_BEGIN
  * For each of `pages` pages at `gpa`: report its first word (sync stage i + 1,
  * value in vals[1]), then store cap_guest_word(i) in its second word.
  */
-static void __attribute__((unused)) cap_guest_read_write(uint64_t gpa, uint64_t pages, uint64_t a2)
+static PM_GUEST void __attribute__((unused)) cap_guest_read_write(uint64_t gpa, uint64_t pages, uint64_t a2)
 {
 	(void)a2;
 	for (uint64_t i = 0; i < pages; i++) {
