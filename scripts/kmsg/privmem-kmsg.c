@@ -111,6 +111,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		walk(print_splat, &s);
+		regfree(&s.re);
 		return fflush(stdout) ? 2 : 0;
 	}
 	fprintf(stderr, "usage: privmem-kmsg mark | privmem-kmsg since SEQ\n");
