@@ -39,8 +39,9 @@ LDLIBS += -lpthread
 
 PRIVMEM_LIB_SRCS := $(wildcard $(PRIVMEM_TOP)/lib/*.c) \
 	$(filter-out %/caps_main.c %/caps_json.c,$(wildcard $(PRIVMEM_TOP)/platforms/*.c))
+# The collection's own headers too: a change there rebuilds its binaries.
 PRIVMEM_LIB_HDRS := $(wildcard $(PRIVMEM_TOP)/lib/*.h $(PRIVMEM_TOP)/platforms/*.h \
-	$(PRIVMEM_TOP)/conformance/*.h)
+	$(PRIVMEM_TOP)/conformance/*.h $(CURDIR)/*.h)
 
 include $(KSFT_DIR)/lib.mk
 
