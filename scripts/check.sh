@@ -252,6 +252,34 @@ else
 fi
 # And the real runs above saw none: a splat there already failed its binary (section 1).
 
+# ---- 3c. bad input to the runners: one line on stderr, exit 2, nothing written --------------
+bad=$work/bad-input && mkdir -p "$bad/results"
+bad_ok=1
+while IFS= read -r cmd; do
+	# shellcheck disable=SC2086 # each line is a command with its arguments
+	(cd "$top" && eval "$cmd") >/dev/null 2>"$bad/err"
+	rc=$?
+	if [ $rc != 2 ] || [ "$(wc -l <"$bad/err")" != 1 ] || [ -n "$(ls -A "$bad/results")" ]; then
+		echo "  FAIL  bad input '$cmd': exit $rc, $(wc -l <"$bad/err") stderr lines, wrote: $(ls -A "$bad/results" | tr '\n' ' ')"
+		bad_ok=0
+		rm -rf "${bad:?}/results" && mkdir -p "$bad/results"
+	fi
+done <<EOF
+scripts/run.sh --results $bad/results --only 'no-such-collection/*'
+scripts/run.sh --results $bad/results --background no-such-profile
+scripts/run.sh --results $bad/results --bogus
+scripts/pressure.sh --results $bad/results --profiles no-such-profile
+scripts/flake.sh 0
+$build/privmem-kmsg since not-a-number
+$build/privmem-report --diff $bad/results
+EOF
+if [ $bad_ok = 1 ]; then
+	echo "  ok    bad input to run.sh, pressure.sh, flake.sh, privmem-kmsg, privmem-report: one line, exit 2, nothing written"
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+
 # ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
 echo
 echo "== benchmarks: smoke run of each (schema and sanity, not timing)"
