@@ -17,8 +17,8 @@
 #  4. the benchmarks: a --smoke run of each, its output checked for schema and sanity
 #     (bench/checks/common.jq + bench/checks/<name>.jq, plots, tables; never timing); the
 #     machine's knobs are as before; SIGINT once a knob changed restores them and leaves no
-#     result; bad arguments get one line and exit 2. Knob-changing runs of several clones
-#     on one machine take turns (flock on ${TMPDIR:-/tmp}/privmem-machine.lock).
+#     result; bad arguments get one line and exit 2. Checks of several clones on one
+#     machine take turns (flock on ${TMPDIR:-/tmp}/privmem-machine.lock).
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry per
 # deviation and per check.
 set -u
@@ -27,6 +27,8 @@ build=$top/build
 shim=$build/deviant.so
 # shellcheck source=lib/kills.sh
 . "$top/scripts/lib/kills.sh"
+# shellcheck source=lib/smoke.sh
+. "$top/scripts/lib/smoke.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -34,6 +36,9 @@ die() { echo "privmem check: $*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit
 [ -r "$shim" ] || die "not built: run 'make'"
 command -v jq >/dev/null || die "jq missing: run 'make deps'"
 rm -rf "$work" && mkdir -p "$work" || die "cannot create $work"
+# Two checks on one machine take turns: the pressure runs, the benchmarks and the machine-state
+# comparisons must not see another check's stress-ng or knobs.
+machine_lock || die "could not take ${TMPDIR:-/tmp}/privmem-machine.lock within an hour"
 
 count() { jq -r ".summary.$2" "$1/results.json"; }
 newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
@@ -294,49 +299,11 @@ bench_names="fault_in shootdown hugepage bounce directmap"
 if [ "$(id -u)" != 0 ]; then
 	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
 else
-	# One knob-changing run at a time on this machine (another clone's make check, a helper's bench).
-	exec {machine_lock}>"${TMPDIR:-/tmp}/privmem-machine.lock" && flock -w 3600 "$machine_lock"
 	state0=$(machine_state)
 	"$top/scripts/bench.sh" --smoke --quiet --results "$work/bench" >"$work/bench.log" 2>&1
 	brun=$(newest "$work/bench")
-	for n in $bench_names; do
-		if [ -z "$brun" ] || [ ! -r "$brun/bench.json" ]; then
-			echo "  FAIL  $n: the smoke run wrote no results (see $work/bench.log)"
-			failed=$((failed + 1))
-			continue
-		fi
-		st=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .status' "$brun/bench.json")
-		why=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .reason // ""' "$brun/bench.json")
-		case $st in
-		skip) echo "  skip  $n: $why"; skipped=$((skipped + 1)); continue ;;
-		ok) ;;
-		*) echo "  FAIL  $n: ${st:-not run}: $why (see $brun/$n.log)"; failed=$((failed + 1)); continue ;;
-		esac
-		problems=$(jq -r -f "$top/bench/checks/common.jq" "$brun/$n.json" 2>&1
-			[ -r "$top/bench/checks/$n.jq" ] && jq -r -f "$top/bench/checks/$n.jq" "$brun/$n.json" 2>&1)
-		head -c 8 "$brun/$n.png" 2>/dev/null | grep -q PNG || problems="$problems"$'\n'"no PNG plot"
-		grep -q '<svg' "$brun/$n.svg" 2>/dev/null || problems="$problems"$'\n'"no SVG plot"
-		for t in $(jq -r '.tables[]?' "$brun/$n.json"); do
-			[ "$(wc -l <"$brun/$t")" -ge 2 ] || problems="$problems"$'\n'"table $t has no rows"
-		done
-		# The checks can fail: corrupted copies of this very result must be flagged.
-		j=$brun/$n.json
-		[ "$(jq '.metrics[0].stats.median = 0 | .valid = false' "$j" | jq -r -f "$top/bench/checks/common.jq" | wc -l)" -gt 0 ] ||
-			problems="$problems"$'\n'"common.jq does not flag a zero median or an invalid result"
-		if [ -r "$top/bench/checks/$n.jq" ]; then
-			[ "$(jq '.metrics = [] | .results = {}' "$j" | jq -r -f "$top/bench/checks/$n.jq" 2>&1 | wc -l)" -gt 0 ] ||
-				problems="$problems"$'\n'"$n.jq does not flag a result without its metrics"
-		fi
-		problems=$(echo "$problems" | sed '/^$/d')
-		if [ -z "$problems" ]; then
-			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics, \(.references | keys | join(" "))"' "$brun/$n.json"), plots, tables; its checks flag corrupted copies"
-			passed=$((passed + 1))
-		else
-			echo "  FAIL  $n:"
-			echo "$problems" | sed 's/^/        /'
-			failed=$((failed + 1))
-		fi
-	done
+	bench_smoke_all "$brun" "$bench_names" --full
+	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
 	if [ "$(machine_state)" = "$state0" ]; then
 		echo "  ok    machine left as found (THP modes, nr_hugepages, tracefs, no stray stress-ng/fio/perf)"
 		passed=$((passed + 1))

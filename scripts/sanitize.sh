@@ -19,6 +19,8 @@
 #   PRIVMEM_TIMEOUT / PRIVMEM_JOBS as for scripts/run.sh.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/smoke.sh
+. "$top/scripts/lib/smoke.sh"
 build=${PRIVMEM_BUILD:-$top/build/sanitize}
 work=$build/check
 logs=$work/sanitizer
@@ -101,34 +103,11 @@ bench_names="fault_in shootdown hugepage bounce directmap"
 if [ "$(id -u)" != 0 ]; then
 	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
 else
+	machine_lock || die "could not take ${TMPDIR:-/tmp}/privmem-machine.lock within an hour"
 	"$top/scripts/bench.sh" --smoke --quiet --results "$work/bench" >"$work/bench.log" 2>&1
 	brun=$(newest "$work/bench")
-	for n in $bench_names; do
-		if [ -z "$brun" ] || [ ! -r "$brun/bench.json" ]; then
-			echo "  FAIL  $n: the smoke run wrote no results (see $work/bench.log)"
-			failed=$((failed + 1))
-			continue
-		fi
-		st=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .status' "$brun/bench.json")
-		why=$(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .reason // ""' "$brun/bench.json")
-		case $st in
-		skip) echo "  skip  $n: $why"; skipped=$((skipped + 1)); continue ;;
-		ok) ;;
-		*) echo "  FAIL  $n: ${st:-not run}, exit $(jq -r --arg n "$n" '.benchmarks[] | select(.name == $n) | .exit' "$brun/bench.json"): $why (see $brun/$n.log)"
-			failed=$((failed + 1)); continue ;;
-		esac
-		problems=$(jq -r -f "$top/bench/checks/common.jq" "$brun/$n.json" 2>&1
-			[ -r "$top/bench/checks/$n.jq" ] && jq -r -f "$top/bench/checks/$n.jq" "$brun/$n.json" 2>&1)
-		problems=$(echo "$problems" | sed '/^$/d')
-		if [ -z "$problems" ]; then
-			echo "  ok    $n: $(jq -r '"\(.metrics | length) metrics"' "$brun/$n.json"), output checks pass"
-			passed=$((passed + 1))
-		else
-			echo "  FAIL  $n:"
-			echo "$problems" | sed 's/^/        /'
-			failed=$((failed + 1))
-		fi
-	done
+	bench_smoke_all "$brun" "$bench_names"
+	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
 fi
 
 # ---- 3. no sanitizer report in any log --------------------------------------------------
