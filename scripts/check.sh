@@ -242,11 +242,7 @@ else
 	PRIVMEM_ENV=kmsg-splat LD_PRELOAD=$shim "$top/scripts/run.sh" --quiet --only 'vmlib/*' \
 		--results "$work/splat" >"$work/splat.log" 2>&1
 	srun=$(newest "$work/splat")
-	verdict=$([ -n "$srun" ] && jq -r '[.tests[] | select(.status == "FAIL")] as $f |
-		if ($f | length) == 1 and $f[0].kind == "splat" and ($f[0].reason | contains("injected, not a kernel bug"))
-		   and ([.tests[] | select(.status == "PASS")] | length) > 0
-		then "ok \($f[0].id): \($f[0].reason | split("\n")[0])" else "FAIL \($f | map("\(.id)[\(.kind)]") | join(" "))" end' \
-		"$srun/results.json")
+	verdict=$([ -n "$srun" ] && splat_proof_verdict "$srun/results.json")
 	if [ "${verdict%% *}" = ok ]; then
 		echo "  ok    injected splat fails ${verdict#ok }"
 		passed=$((passed + 1))

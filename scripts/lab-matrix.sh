@@ -8,7 +8,8 @@
 # failure counts as failed.
 # Ends with "N passed, N failed, N skipped": tests (XFAIL counts as passed, XPASS as
 # failed), plus one per lab deviation (detected by an assertion in a row it targets: passed;
-# crashed, collateral-only or undetected: failed) and one per lab that gave no results.
+# crashed, collateral-only or undetected: failed), one for the injected kernel splat (it must
+# fail vmlib_test in the guest) and one per lab that gave no results.
 #
 #   scripts/lab-matrix.sh [--results DIR] [--table-only RUN...]
 #
@@ -68,6 +69,12 @@ for run in "${runs[@]}"; do
 		printf '%-28s %-14s %5s %5s   (lab deviations detected by a target row / not)\n' "$rel" deviant "$dd" "$((dt - dd))"
 		awk '$3 != "detected" { print "  " toupper($3) " " $1 " (" $2 "): " $7 }' "$run/deviations.txt"
 		passed=$((passed + dd)) failed=$((failed + dt - dd))
+	fi
+	# The injected kernel splat (lab.sh --deviations): it must fail vmlib_test inside the guest.
+	sp=$(jq -r '.splat_proof // ""' "$run/lab.json" 2>/dev/null)
+	if [ -n "$sp" ]; then
+		printf '%-28s %-14s %s\n' "$rel" splat "$sp"
+		[ "${sp%% *}" = ok ] && passed=$((passed + 1)) || failed=$((failed + 1))
 	fi
 done
 failed=$((failed + lost))

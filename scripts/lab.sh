@@ -166,6 +166,9 @@ while read -r dev area; do
 		run deviations/\$dev/ktap \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
 	done
 done </privmem/deviations.list
+# With the shim here: prove that a splat while a binary runs fails it, in this guest too.
+[ -e /privmem/deviant.so ] && run splat-proof/ktap /privmem/conformance/vmlib/vmlib_test \
+	PRIVMEM_ENV=kmsg-splat LD_PRELOAD=/privmem/deviant.so
 echo "@@PRIVMEM-DEVIATIONS-DONE \$(cat /proc/uptime)"
 poweroff -f
 EOF
@@ -241,23 +244,34 @@ while read -r dev area; do
 done <"$root/privmem/deviations.list"
 devs_total=$(wc -l <"$tmp/deviations.txt")
 devs_detected=$(awk '$3 == "detected"' "$tmp/deviations.txt" | wc -l)
+# The injected splat (only with --deviations: it needs the shim).
+splat=""
+if [ -d "$tmp/splat-proof/ktap" ]; then
+	cp "$tmp/rows.tsv" "$tmp/caps.json" "$tmp/splat-proof/" 2>/dev/null
+	"$build/privmem-report" "$tmp/splat-proof" >"$tmp/splat-proof/report.out" 2>&1
+	splat=$([ -r "$tmp/splat-proof/results.json" ] && splat_proof_verdict "$tmp/splat-proof/results.json")
+	splat=${splat:-FAIL no results}
+fi
 jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
-	--rawfile devs "$tmp/deviations.txt" \
+	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
 	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total,
 	  deviations: ($devs | split("\n") | map(select(. != "") | split(" ")) |
 		{run: length, detected: map(select(.[2] == "detected")) | length,
 		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
-		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})})}' >"$tmp/lab.json"
+		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})}),
+	  splat_proof: (if $splat == "" then null else $splat end)}' >"$tmp/lab.json"
 "$build/privmem-report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
 [ "$devs_detected" = "$devs_total" ] || rc=1
+[ -z "$splat" ] || [ "${splat%% *}" = ok ] || rc=1
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
+[ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
 say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

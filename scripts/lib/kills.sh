@@ -51,3 +51,15 @@ kill_table() {
 		"$(awk '{ n[$3]++ } END { printf "detected %d, crashed %d, collateral-only %d, undetected %d",
 			n["detected"], n["crashed"], n["collateral"], n["undetected"] }' "$file")"
 }
+
+# splat_proof_verdict RESULTS_JSON: the run of one binary under the shim's PRIVMEM_ENV=kmsg-splat
+# (a WARN()-shaped line written to /dev/kmsg as it starts) must FAIL as a whole with exactly
+# that splat (kind "splat") while its own tests PASS. Prints "ok <test>: <reason>" or
+# "FAIL <what failed instead>".
+splat_proof_verdict() {
+	jq -r '[.tests[] | select(.status == "FAIL")] as $f |
+		if ($f | length) == 1 and $f[0].kind == "splat" and ($f[0].reason | contains("injected, not a kernel bug"))
+		   and ([.tests[] | select(.status == "PASS")] | length) > 0
+		then "ok \($f[0].id): \($f[0].reason | split("\n")[0])"
+		else "FAIL \($f | map("\(.id)[\(.kind)]") | join(" ") | if . == "" then "no failure" else . end)" end' "$1"
+}
