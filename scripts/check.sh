@@ -27,8 +27,8 @@ build=$top/build
 shim=$build/deviant.so
 # shellcheck source=lib/kills.sh
 . "$top/scripts/lib/kills.sh"
-# shellcheck source=lib/smoke.sh
-. "$top/scripts/lib/smoke.sh"
+# shellcheck source=lib/checks.sh
+. "$top/scripts/lib/checks.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -41,17 +41,10 @@ rm -rf "$work" && mkdir -p "$work" || die "cannot create $work"
 machine_lock || die "could not take ${TMPDIR:-/tmp}/privmem-machine.lock within an hour"
 
 count() { jq -r ".summary.$2" "$1/results.json"; }
-newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
 
 # ---- 0. the report tool parses what it must (pass/fail/skip/crash/corrupt input) ---------
 echo "== report tool self-test"
-if "$top/scripts/report/selftest.sh" "$build/privmem-report" >"$work/report-selftest.log" 2>&1; then
-	echo "  ok    $(tail -n 1 "$work/report-selftest.log")"
-	passed=$((passed + 1))
-else
-	echo "  FAIL  report self-test (see $work/report-selftest.log)"
-	failed=$((failed + 1))
-fi
+report_selftest "$build/privmem-report" "$work/report-selftest.log"
 echo
 
 # ---- 1. conformance ------------------------------------------------------------------

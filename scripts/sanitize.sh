@@ -19,8 +19,8 @@
 #   PRIVMEM_TIMEOUT / PRIVMEM_JOBS as for scripts/run.sh.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=lib/smoke.sh
-. "$top/scripts/lib/smoke.sh"
+# shellcheck source=lib/checks.sh
+. "$top/scripts/lib/checks.sh"
 build=${PRIVMEM_BUILD:-$top/build/sanitize}
 work=$build/check
 logs=$work/sanitizer
@@ -61,7 +61,6 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 export PRIVMEM_BUILD=$build
 
 count() { jq -r ".summary.$2" "$1/results.json"; }
-newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
 
 # ---- 0. the report tool's self-test ---------------------------------------------------
 echo "== report tool self-test (sanitized privmem-report)"
@@ -77,13 +76,7 @@ cat "\$f" >&2
 exit \$rc
 EOF
 chmod +x "$work/privmem-report"
-if "$top/scripts/report/selftest.sh" "$work/privmem-report" >"$work/report-selftest.log" 2>&1; then
-	echo "  ok    $(tail -n 1 "$work/report-selftest.log")"
-	passed=$((passed + 1))
-else
-	echo "  FAIL  report self-test (see $work/report-selftest.log)"
-	failed=$((failed + 1))
-fi
+report_selftest "$work/privmem-report" "$work/report-selftest.log"
 echo
 
 # ---- 1. conformance -------------------------------------------------------------------

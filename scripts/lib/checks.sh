@@ -1,6 +1,22 @@
 # shellcheck shell=bash
-# Judging the benchmarks' smoke runs (scripts/bench.sh --smoke), shared by scripts/check.sh
-# and scripts/sanitize.sh. Sourced, not run; needs $top and jq.
+# What make check (scripts/check.sh) and make check SANITIZE=1 (scripts/sanitize.sh) share:
+# the newest run of a results directory, the report tool's self-test, judging the benchmarks'
+# smoke runs, the machine lock. Sourced, not run; needs $top and jq.
+
+# newest DIR: the newest complete run directory under DIR (runs appear only when complete).
+newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
+
+# report_selftest REPORT_BINARY LOG: scripts/report/selftest.sh against that binary; one
+# "ok"/"FAIL" line; adds to $passed or $failed.
+report_selftest() {
+	if "$top/scripts/report/selftest.sh" "$1" >"$2" 2>&1; then
+		echo "  ok    $(tail -n 1 "$2")"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  report self-test (see $2)"
+		failed=$((failed + 1))
+	fi
+}
 
 # bench_smoke_all BENCH_RUN_DIR "NAME ..." [--full]: one "ok/skip/FAIL" line per benchmark
 # (problems indented below a FAIL), and the counts in smoke_passed, smoke_failed,
