@@ -53,6 +53,11 @@ static const struct pm_known known[] = {
 	  "kvm_pvm faults MMAP guest_memfd memslots through userspace_addr, not guest_memfd "
 	  "(upstream 6.18 serves them from guest_memfd; NULL userspace_addr gives KVM_EXIT_MMIO "
 	  "here; observed 2026-11 on 6.18.44)" },
+	{ "kvm_pvm", "memslot_bind.offset_signed_overflow_einval",
+	  "this host's guest_memfd binds guest_memfd_offset 2^63-PAGE + 2 pages on a 4-page file "
+	  "(KVM_SET_USER_MEMORY_REGION2 -> 0): it lacks eba85fee7fc6 \"KVM: guest_memfd: Treat "
+	  "memslot binding offset+size as unsigned values\" (v7.2; 6.12.114; CVE-2026-64283), whose "
+	  "kvm_gmem_bind() summed them as loff_t; observed 2026-12 on 6.18.44" },
 	{ NULL, NULL, NULL }
 };
 

@@ -46,6 +46,8 @@ static const struct shim_dev devs[] = {
 	  .rows = "memslot_bind.range_past_eof_einval" },
 	{ "gmem-offset-wrap-accepted", "guest_memfd_offset + memory_size wrapping 2^64 is accepted",
 	  .rows = "memslot_bind.offset_wrap_einval" },
+	{ "gmem-offset-signed-sum",    "guest_memfd_offset + memory_size summed as signed loff_t: an end past 2^63 is accepted",
+	  .lab = true, .rows = "memslot_bind.offset_signed_overflow_einval" },
 	{ "gmem-slot-alignment-unchecked", "unaligned memory_size/guest_phys_addr/userspace_addr of a gmem slot are rounded down",
 	  .rows = "memslot_bind.unaligned_size_gpa_hva_einval" },
 	{ "region2-pad-checked",       "non-zero pad1/pad2[] of kvm_userspace_memory_region2 fail with EINVAL",
@@ -313,6 +315,10 @@ static bool region(long a[SHIM_NARGS], long *ret)
 	if (r->guest_memfd_offset + r->memory_size > g->size &&
 	    r->guest_memfd_offset + r->memory_size >= r->guest_memfd_offset &&
 	    shim_is("gmem-range-past-eof-accepted"))
+		return ok(ret);
+	/* The pre-eba85fee7fc6 check: (loff_t)offset + size, negative past 2^63, "fits". */
+	if (!(r->guest_memfd_offset >> 63) && (r->guest_memfd_offset + r->memory_size) >> 63 &&
+	    shim_is("gmem-offset-signed-sum"))
 		return ok(ret);
 	if (r->guest_memfd_offset + r->memory_size == g->size && shim_is("gmem-range-to-eof-rejected"))
 		return fail(ret, EINVAL);

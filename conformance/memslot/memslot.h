@@ -25,6 +25,17 @@
  * memory to use as userspace_addr (KVM requires a valid one for gmem slots
  * too: api.rst 4.140: "a legal userspace address").
  */
+/*
+ * A slot on a gmem range that another slot already binds is refused; the errno changed
+ * upstream without a capability: EINVAL since a7800aa80ea4 ("KVM: Add
+ * KVM_CREATE_GUEST_MEMFD ioctl() for guest-specific backing memory", v6.8), EEXIST since
+ * the "KVM guest_memfd changes for 7.2" pull (merge 06ba195f136a; in 6.12.y from 6.12.118,
+ * with "KVM: guest_memfd: Split bind() into prepare()+commit() phases").
+ */
+#define ASSERT_GMEM_RANGE_TAKEN(call)						\
+	ASSERT_ERRNO_DRIFT("gmem_bind_overlap", call, EINVAL, "a7800aa80ea4, v6.8",	\
+			   EEXIST, "06ba195f136a, v7.2; 6.12.118")
+
 #define MS_FIXTURE(name, pages, variants)					\
 	FIXTURE(name) {								\
 		const struct pm_platform *p;					\

@@ -126,6 +126,34 @@ TEST_F(memslot_bind, offset_wrap_einval)
 	ASSERT_EQ(0, bind_and_delete(self, self->size, 0));
 }
 
+/*
+ * An offset just below 2^63 whose sum with the size does not wrap as u64 but would as a
+ * signed loff_t: the range ends far past EOF, so EINVAL. Before eba85fee7fc6 ("KVM:
+ * guest_memfd: Treat memslot binding offset+size as unsigned values", v7.2; 6.12.114;
+ * CVE-2026-64283) kvm_gmem_bind() summed them as loff_t, saw a negative end and bound
+ * the slot (corpus: conformance/mutants/gmem-bind-signed-offset.patch).
+ */
+TEST_F(memslot_bind, offset_signed_overflow_einval)
+{
+	const uint64_t size[2] = { 2 * self->page, self->size };
+	const uint64_t offset[2] = { (1ULL << 63) - self->page, (1ULL << 63) - self->size / 2 };
+	int ret[2], err[2];
+
+	for (int i = 0; i < 2; i++) {
+		errno = 0;
+		ret[i] = ms_bind(self, MS_SLOT, MS_GPA, size[i], offset[i]);
+		err[i] = ret[i] ? errno : 0;
+		if (!ret[i])	/* bound by mistake: free the slot for the next case */
+			ASSERT_EQ(0, ms_delete(self, MS_SLOT));
+	}
+	PM_VERDICT(ret[0] == -1 && err[0] == EINVAL && ret[1] == -1 && err[1] == EINVAL,
+		   "offset 2^63-PAGE size 2P -> %d/%s, offset 2^63-size/2 size size -> %d/%s; "
+		   "expected -1/EINVAL for both (signed loff_t sum, fixed by eba85fee7fc6)",
+		   ret[0], err[0] ? strerrorname_np(err[0]) : "0",
+		   ret[1], err[1] ? strerrorname_np(err[1]) : "0");
+	ASSERT_EQ(0, bind_and_delete(self, self->size, 0));
+}
+
 /* The general sanity checks of kvm_set_memory_region() hold for gmem slots too. */
 TEST_F(memslot_bind, unaligned_size_gpa_hva_einval)
 {
