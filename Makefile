@@ -9,6 +9,11 @@
 #                 conformance run, report self-test, benchmark smoke runs, 0 reports
 #   make bench    run the benchmarks (QUICK=1: <= 3 min; BACKGROUND=<profile>), write
 #                 results/<stamp>-<host>-<kernel>-bench/
+#   make lab [KASAN=1]  the suite on a lab kernel under QEMU TCG (KASAN=1: the KASAN,
+#                 lockdep and DEBUG_VM lab kernel)
+#   make mutants [MUTANTS=glob] [KASAN=1]  the real-bug corpus (conformance/mutants/): each
+#                 mutant kernel built, booted, run with privmem and the upstream selftests,
+#                 judged caught / crashed / missed; writes results/<stamp>-mutants/
 #
 # The kselftest framework (kselftest_harness.h, kselftest.h, lib.mk) and the uapi
 # headers come from a kernel tree: KDIR=<tree> when given (its `make headers` output
@@ -55,7 +60,8 @@ endif
 DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
 	fonts-dejavu-core bsdextrautils \
-	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio
+	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio patch util-linux \
+	libcap-dev
 
 CC := gcc
 WARN := -Wall -Wextra -Werror
@@ -74,7 +80,7 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix clean distclean help no-sanitize
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix mutants clean distclean help no-sanitize
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
@@ -222,7 +228,11 @@ bench: no-sanitize deps tools benchmarks upstream
 # The QEMU TCG lab (issue 5, in progress): KERNEL=<bzImage> | KDIR=<tree> | the cached
 # linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
 lab: no-sanitize deps conformance tools $(SHIM)
-	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(LAB_ARGS)
+	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(if $(filter 1,$(KASAN)),--kasan) $(LAB_ARGS)
+
+# The real-bug corpus: MUTANTS=<name glob> (default all), KASAN=1 for the KASAN lane.
+mutants: no-sanitize deps conformance tools
+	@scripts/mutants.sh $(if $(filter 1,$(KASAN)),--kasan) '$(or $(MUTANTS),*)'
 
 # Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
 lab-matrix: no-sanitize deps conformance tools $(SHIM)

@@ -8,6 +8,9 @@
 #define PRIVMEM_PM_TEST_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -253,5 +256,74 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
  * gave is logged as "drift <what>: <ERRNO> (<commit>)", anything else FAILs.
  */
 #define ASSERT_ERRNO_DRIFT(what, call, err_a, commit_a, err_b, commit_b) do {		long __r;									int __e;									errno = 0;									__r = (long)(call);								__e = __r == -1 ? errno : 0;							if (__e == (err_a) || __e == (err_b))							TH_LOG("drift %s: %s (%s)", what, strerrorname_np(__e),				       __e == (err_a) ? commit_a : commit_b);				else											TH_LOG("%s: expected -1/%s or -1/%s, got %ld/%s", #call,			       strerrorname_np(err_a), strerrorname_np(err_b), __r,			       __e ? strerrorname_np(__e) : "0");				ASSERT_EQ(-1, __r);								ASSERT_TRUE(__e == (err_a) || __e == (err_b));			} while (0)
+
+/*
+ * A hang bound for race rows: a kernel bug that deadlocks (a lost wakeup, a lock held
+ * across a retry loop) must FAIL the test with a reason, not leave it to the harness or
+ * the lab timeout. The watchdog thread waits `seconds` for PM_WATCHDOG_STOP, re-armed
+ * whenever the test publishes a new round; if a round outlasts it, it prints a harness-style "file:line:test:" diagnostic naming the
+ * step and round the test last published, and ends the test process (its other threads
+ * die with it, so an interruptible kernel wait returns): KSFT_FAIL, or KSFT_XFAIL with
+ * the reason when platforms/known.c lists the hang for this row, as PM_VERDICT does.
+ * The bound is never reached on a correct kernel: it is not a timing check.
+ */
+struct pm_watchdog {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopped;
+	unsigned int seconds;
+	struct __test_metadata *md;
+	const char *file;
+	int line;
+	char row[128];
+	const char *volatile step;	/* what the test is doing now */
+	volatile long round;
+};
+
+static inline void *pm_watchdog_main(void *arg)
+{
+	struct pm_watchdog *w = arg;
+	struct timespec until;
+	const char *known;
+	int r = 0;
+
+	long seen = -1;
+
+	pthread_mutex_lock(&w->lock);
+	/* The bound is per round: a round that moved on re-arms it. */
+	while (!w->stopped && seen != w->round) {
+		seen = w->round;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += w->seconds;
+		r = 0;
+		while (!w->stopped && r != ETIMEDOUT)
+			r = pthread_cond_timedwait(&w->cond, &w->lock, &until);
+	}
+	if (w->stopped) {
+		pthread_mutex_unlock(&w->lock);
+		return NULL;
+	}
+	fprintf(stderr, "# %s:%d:%s:hung: %s did not return within %u s (round %ld)\n",
+		w->file, w->line, w->md->name, w->step ? w->step : "the test", w->seconds, w->round);
+	fflush(stderr);
+	known = pm_known_deviation(pm_caps(), w->row);
+	if (known) {
+		snprintf(w->md->results->reason, sizeof(w->md->results->reason), "%s", known);
+		_exit(KSFT_XFAIL);
+	}
+	_exit(KSFT_FAIL);
+}
+
+#define PM_WATCHDOG_START(w, secs) do {						\
+	*(w) = (struct pm_watchdog){ .seconds = (secs), .md = _metadata,	\
+		.file = __FILE__, .line = __LINE__ };				\
+	PM_ROW_ID((w)->row);							\
+	pthread_mutex_init(&(w)->lock, NULL);					\
+	pthread_cond_init(&(w)->cond, NULL);					\
+	ASSERT_EQ(0, pthread_create(&(w)->thread, NULL, pm_watchdog_main, (w)));	\
+} while (0)
+
+#define PM_WATCHDOG_STOP(w) do {							pthread_mutex_lock(&(w)->lock);							(w)->stopped = true;								pthread_cond_signal(&(w)->cond);						pthread_mutex_unlock(&(w)->lock);						pthread_join((w)->thread, NULL);					} while (0)
 
 #endif

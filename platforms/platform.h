@@ -75,6 +75,12 @@ struct pm_known {
 	const char *kvm_module;
 	const char *row;
 	const char *reason;
+	/*
+	 * NULL: every kernel with this module. Else an fnmatch() glob on the release, for a
+	 * stable series that lacks an upstream fix (the reason names the fix): when the series
+	 * gets the backport the row XPASSes and the entry must go.
+	 */
+	const char *release;
 };
 
 /* Reason if this backend has a known deviation on behaviour `row` (a rows.tsv id), else NULL. */

@@ -7,16 +7,22 @@
 #
 #   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--stock VERSION]
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
-#                  [--deviations 'NAME GLOB']
+#                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1 (Debian's
 # linux-image-6.1 package, unpacked into the cache, never installed), or by default the
-# lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached).
+# lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached). --kasan: the same
+# with platforms/lab-kernel-kasan.config (KASAN, lockdep, DEBUG_VM; a kernel splat during a
+# binary's run FAILs that binary).
 # --deviations: after the suite, run each deviant-shim deviation marked "lab" (the ones only
 # a kernel with sw-protected VMs can expose) whose name matches, against its area's
 # collection under LD_PRELOAD; each must FAIL a row it targets by an assertion
 # (scripts/lib/kills.sh; deviations.txt: name area verdict hits crashes collateral example).
+# --peers DIR: after the suite (before the deviations), run the upstream selftests that
+# scripts/upstream-selftests.sh built into DIR (DIR/list), each under a 300 s timeout (the lab's
+# --timeout grows by that much per peer): peers/<name>.{out,meta,kmsg} and peers.json
+# ([{name, exit, seconds, verdict: pass|skip|fail|timeout, splats}]); they do not change the exit.
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # PRIVMEM_BUILD: the build directory to take binaries from (default build/).
@@ -25,9 +31,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${PRIVMEM_BUILD:-$top/build}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" quiet=0 only="" devglob=""
+kernel="" modules="" kdir="" stock="" quiet=0 only="" devglob="" kasan="" peers=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
+per_peer=300
 # shellcheck source=lib/kills.sh
 . "$top/scripts/lib/kills.sh"
 
@@ -39,12 +46,14 @@ while [ $# -gt 0 ]; do
 	--modules) [ $# -ge 2 ] || die "--modules wants a /lib/modules/<release> directory"; modules=$2; shift ;;
 	--kdir) [ $# -ge 2 ] || die "--kdir wants a kernel tree"; kdir=$2; shift ;;
 	--stock) [ $# -ge 2 ] || die "--stock wants a version (6.1)"; stock=$2; shift ;;
+	--kasan) kasan=--kasan ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout wants seconds"; timeout_s=$2; shift ;;
 	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
 	--quiet) quiet=1 ;;
 	--only) [ $# -ge 2 ] || die "--only wants a pattern (collection/binary glob)"; only=$2; shift ;;
 	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
-	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--peers) [ $# -ge 2 ] || die "--peers wants a directory (scripts/upstream-selftests.sh OUTDIR)"; peers=$2; shift ;;
+	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
@@ -55,6 +64,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run
 [ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make'"
 ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries: run 'make'"
 [ -z "$devglob" ] || [ -r "$build/deviant.so" ] || die "no deviant shim ($build/deviant.so): run 'make'"
+[ -z "$peers" ] || [ -s "$peers/list" ] || die "--peers $peers has no list: build it with scripts/upstream-selftests.sh $peers"
 
 # ---- the kernel ---------------------------------------------------------------------
 if [ -n "$stock" ]; then
@@ -63,9 +73,11 @@ if [ -n "$stock" ]; then
 	kernel=$stockdir/vmlinuz
 	modules=$stockdir/modules
 elif [ -n "$kdir" ]; then
-	kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir") || die "building the lab kernel from $kdir failed"
+	# shellcheck disable=SC2086
+	kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir" $kasan) || die "building the lab kernel from $kdir failed"
 elif [ -z "$kernel" ]; then
-	kernel=$("$top/scripts/lab-kernel.sh") || die "building the lab kernel failed"
+	# shellcheck disable=SC2086 # empty or --kasan
+	kernel=$("$top/scripts/lab-kernel.sh" $kasan) || die "building the lab kernel failed"
 fi
 [ -r "$kernel" ] || die "kernel $kernel not readable"
 [ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
@@ -103,8 +115,19 @@ if [ -n "$devglob" ]; then
 	done >"$root/privmem/deviations.list"
 	[ -s "$root/privmem/deviations.list" ] || die "--deviations '$devglob' matches no lab deviation (PRIVMEM_DEVIATION=list, column 3)"
 fi
+# Upstream selftests ("name relative-path" lines) under /privmem/peers/.
+: >"$root/privmem/peers.list"
+if [ -n "$peers" ]; then
+	while read -r name rel; do
+		[ -x "$peers/$rel" ] || die "--peers: $peers/$rel missing (scripts/upstream-selftests.sh $peers)"
+		mkdir -p "$root/privmem/peers/$(dirname "$rel")" && cp "$peers/$rel" "$root/privmem/peers/$rel" || die "cannot copy $peers/$rel"
+		echo "$name $rel" >>"$root/privmem/peers.list"
+		timeout_s=$((timeout_s + per_peer))
+	done <"$peers/list"
+fi
 # Shared libraries the binaries need, at the paths the loader looks for them.
-for f in "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test; do
+for f in "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test \
+	$(find "$root/privmem/peers" -type f 2>/dev/null); do
 	[ -e "$f" ] || continue
 	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' 
 done | sort -u | while read -r lib; do
@@ -134,6 +157,9 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
 mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
+# shmem THP on request (madvise), so the rows that need a huge shmem folio can make one;
+# this is the lab VM's own knob, nothing on the host changes.
+[ -w /sys/kernel/mm/transparent_hugepage/shmem_enabled ] && echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled
 for m in irqbypass kvm ccp kvm-amd; do [ -e /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko; done
 echo "@@PRIVMEM-BOOTED \$(cat /proc/uptime)"
 echo "@@PRIVMEM-BEGIN caps.json"
@@ -161,6 +187,24 @@ run() {
 }
 while read -r bin; do run ktap \$bin; done </privmem/suite.list
 echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
+# Upstream selftests (--peers), in /tmp, their output and splats between markers like run's.
+while read -r name rel; do
+	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
+	t0=\$(cut -d' ' -f1 /proc/uptime)
+	(cd /tmp && timeout $per_peer /privmem/peers/\$rel) >/tmp/out 2>&1
+	rc=\$?
+	t1=\$(cut -d' ' -f1 /proc/uptime)
+	if [ \$kmsg = checked ] && /privmem/privmem-kmsg since \$seq >/tmp/kmsg 2>/dev/null; then
+		echo "@@PRIVMEM-BEGIN peers/\$name.kmsg"
+		cat /tmp/kmsg
+		echo "@@PRIVMEM-END 0 0 0"
+	else
+		kmsg=unchecked
+	fi
+	echo "@@PRIVMEM-BEGIN peers/\$name.out"
+	cat /tmp/out
+	echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
+done </privmem/peers.list
 while read -r dev area; do
 	for bin in /privmem/conformance/\$area/*_test; do
 		run deviations/\$dev/ktap \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
@@ -217,7 +261,7 @@ awk -v dir="$tmp" '
 	{ i = index($0, "@@PRIVMEM-"); if (i > 1) { if (out != "") print substr($0, 1, i - 1) > out; $0 = substr($0, i) } }
 	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
 			      out = dir "/" $2; printf "" > out; next }
-	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/) { meta = out; sub(/\.ktap$/, ".meta", meta);
+	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/) { meta = out; sub(/\.(ktap|out)$/, ".meta", meta);
 			      printf "exit=%s\nseconds=%.2f\n%s%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "",
 				     $5 == "" ? "" : "kmsg=" $5 "\n" > meta;
 			      close(meta) }
@@ -225,6 +269,17 @@ awk -v dir="$tmp" '
 	out != "" { print > out }
 ' "$console"
 cp "$top/conformance/rows.tsv" "$tmp/rows.tsv"
+# Peers: exit 0 passes, 4 (KSFT_SKIP) skips, a timeout is "timeout", anything else fails.
+if [ -n "$peers" ]; then
+	while read -r name rel; do
+		m=$tmp/peers/$name.meta k=$tmp/peers/$name.kmsg
+		jq -n --arg n "$name" --arg e "$(sed -n 's/^exit=//p' "$m" 2>/dev/null)" \
+			--arg s "$(sed -n 's/^seconds=//p' "$m" 2>/dev/null)" --arg k "$([ -r "$k" ] && grep -c . "$k")" \
+			'{name: $n, exit: ($e | tonumber? // null), seconds: ($s | tonumber? // null), splats: ($k | tonumber? // null)} |
+			 .verdict = (if .exit == null then "missing" elif .exit == 0 then "pass" elif .exit == 4 then "skip"
+				     elif .exit == 124 or .exit == 143 then "timeout" else "fail" end)'
+	done <"$root/privmem/peers.list" | jq -s . >"$tmp/peers.json"
+fi
 booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
@@ -273,5 +328,6 @@ trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
 [ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
+[ -z "$peers" ] || echo "upstream peers: $(jq -r 'map("\(.name) \(.verdict) \(.seconds)s") | join(", ")' "$final/peers.json")" >&2
 say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

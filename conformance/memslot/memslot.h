@@ -20,12 +20,6 @@
 #define MS_SLOT		PM_SLOT_FIRST_FREE
 
 /*
- * A fixture with a VM of the variant's platform, one guest_memfd of `pages`
- * pages created with the variant's flags, and `pages` pages of anonymous
- * memory to use as userspace_addr (KVM requires a valid one for gmem slots
- * too: api.rst 4.140: "a legal userspace address").
- */
-/*
  * A slot on a gmem range that another slot already binds is refused; the errno changed
  * upstream without a capability: EINVAL since a7800aa80ea4 ("KVM: Add
  * KVM_CREATE_GUEST_MEMFD ioctl() for guest-specific backing memory", v6.8), EEXIST since
@@ -36,6 +30,12 @@
 	ASSERT_ERRNO_DRIFT("gmem_bind_overlap", call, EINVAL, "a7800aa80ea4, v6.8",	\
 			   EEXIST, "06ba195f136a, v7.2; 6.12.118")
 
+/*
+ * A fixture with a VM of the variant's platform, one guest_memfd of `pages`
+ * pages created with the variant's flags, and `pages` pages of anonymous
+ * memory to use as userspace_addr (KVM requires a valid one for gmem slots
+ * too: api.rst 4.140: "a legal userspace address").
+ */
 #define MS_FIXTURE(name, pages, variants)					\
 	FIXTURE(name) {								\
 		const struct pm_platform *p;					\
