@@ -10,7 +10,8 @@
 #  2. every deviation of the deviant shim, run against its area's collection: each must
 #     be detected by an assertion in a row it targets (scripts/lib/kills.sh); crashes and
 #     failures of other rows do not count; prints the honest kill rate and each verdict;
-#     known backend deviations must FAIL in strict mode;
+#     known backend deviations must FAIL in strict mode; the real-bug corpus is well formed
+#     and every mutant applies to the pristine tree (scripts/mutants.sh --check);
 #  3. the suite without /dev/kvm and as user nobody (from a copy nobody can reach): every
 #     test of a row that needs KVM SKIPs with a reason; nothing FAILs anywhere; a kernel
 #     splat injected through /dev/kmsg while a binary runs fails that binary;
@@ -151,6 +152,11 @@ if [ -n "$xfails" ]; then
 		failed=$((failed + 1))
 	fi
 fi
+
+# ---- 2c. the real-bug corpus: headers, rows, patches apply (the builds are make mutants) ---
+echo
+echo "== real-bug corpus (conformance/mutants/)"
+if "$top/scripts/mutants.sh" --check; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # ---- 3. without KVM or root: rows that need KVM SKIP, nothing FAILs ---------------------
 echo

@@ -84,9 +84,6 @@ static const struct shim_dev devs[] = {
 		  "memslot_close.mapping_keeps_binding_after_close" },
 	{ "closed-gmem-delete-ebadf",  "deleting a slot whose guest_memfd fd was closed fails with EBADF",
 	  .rows = "memslot_close.closed_gmem_slot_deletes_and_rebinds memslot_race.close_vs_slot_delete" },
-	{ "prefault-deleted-slot-eio", "KVM_PRE_FAULT_MEMORY on a slot deleted meanwhile fails with EIO "
-	  "(the WARN path of kvm_tdp_map_page) instead of ENOENT/EAGAIN",
-	  .lab = true, .rows = "memslot_race.prefault_vs_slot_delete" },
 	{ "gmem-release-keeps-slot",   "releasing a bound guest_memfd's last reference leaves the guest its memory",
 	  .rows = "memslot_close.released_gmem_guest_access_efault" },
 	{ "gmem-dies-with-vm",         "fallocate on a guest_memfd fails with EIO once its VM's fds are closed",
@@ -478,9 +475,6 @@ static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
 		gm[*ret].vm = a[0];
 		gm[*ret].gen = fd_ok(a[0]) ? vm_gen[a[0]] : 0;
 		gm[*ret].vm_dead = false;
-	} else if (a[1] == (long)KVM_PRE_FAULT_MEMORY) {
-		if (*ret == -1 && (errno == ENOENT || errno == EAGAIN) && shim_is("prefault-deleted-slot-eio"))
-			errno = EIO;
 	} else if (a[1] == (long)KVM_SET_USER_MEMORY_REGION ||
 		   a[1] == (long)KVM_SET_USER_MEMORY_REGION2) {
 		if (*ret == -1 && errno == EEXIST && shim_is("gpa-overlap-einval"))

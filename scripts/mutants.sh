@@ -1,0 +1,196 @@
+#!/bin/bash
+# The real-bug corpus (conformance/mutants/): each mutant is a kernel patch that re-introduces
+# one real upstream bug. Per mutant: the pristine linux-source-6.12 tree plus the patch, built
+# incrementally in the lab kernel's kept object directory (scripts/lab-kernel.sh --patch),
+# booted in the QEMU TCG lab with the whole suite and the upstream selftests of the same tree
+# (scripts/upstream-selftests.sh, the peers), judged against the pristine kernel's run:
+#   caught   a row FAILed by an assertion that PASSed (or SKIPped) on the pristine kernel
+#            (by "assert"), or, with none, a binary FAILed by a kernel splat in its run
+#            (by "splat": KASAN, lockdep, WARN, BUG, hung task);
+#   crashed  the lab kernel panicked, oopsed outside a binary's run or hung (console line
+#            given), or binaries crashed/timed out with no assertion failing;
+#   missed   nothing new failed.
+# The peers' verdict per mutant: the upstream tests that failed on it and passed on pristine.
+#
+#   scripts/mutants.sh [--kasan] [--results DIR] [--list | --index | --check] [GLOB]
+#
+# GLOB matches mutant names (the file name without .patch; default '*'). --kasan builds and
+# boots the KASAN lane (platforms/lab-kernel-kasan.config). --list prints the corpus, one
+# line per mutant; --index prints the index table of conformance/mutants/README.md (from
+# the patch headers, the one source); --check (make check) verifies the corpus without a
+# kernel build: the headers, the rows they name exist, each patch applies to the pristine
+# linux-source-6.12 files it touches, and README.md's index is --index's output.
+# Writes results/<stamp>-mutants[-kasan]/ (mutants.json, summary.md, base/ and one lab run
+# per mutant); nothing is left there if interrupted. Exit 0 when every mutant was built and
+# judged (whatever its verdict), 1 when one could not be built, 2 on bad input or when the
+# pristine kernel gave no results.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+corpus=$top/conformance/mutants
+results=${RESULTS:-$top/results}
+cache=${PRIVMEM_CACHE:-/var/cache/privmem}
+kasan=0 glob='*' list=0
+die() { echo "privmem mutants: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kasan) kasan=1 ;;
+	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
+	--list) list=1 ;;
+	--index) list=2 ;;
+	--check) list=3 ;;
+	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) die "unknown argument '$1' (try --help)" ;;
+	*) glob=$1 ;;
+	esac
+	shift
+done
+command -v jq >/dev/null || die "jq missing: run 'make deps'"
+
+# header FILE KEY: the value of "KEY: value" in the patch header (before the '---' line).
+header() { awk -v k="$2: " '/^---$/ { exit } index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$1"; }
+mutants=()
+for p in "$corpus"/*.patch; do
+	[ -e "$p" ] || continue
+	n=$(basename "$p" .patch)
+	# shellcheck disable=SC2053 # a glob on purpose
+	[[ $n == $glob ]] && mutants+=("$p")
+done
+[ ${#mutants[@]} -gt 0 ] || die "MUTANTS='$glob' matches no mutant in $corpus (try --list)"
+for p in "${mutants[@]}"; do
+	for k in Mutant Kind Fix Commit Area Determinism Observable Rows; do
+		[ -n "$(header "$p" $k)" ] || die "$(basename "$p"): header lacks '$k:'"
+	done
+	[ "$(header "$p" Mutant)" = "$(basename "$p" .patch)" ] || die "$(basename "$p"): 'Mutant:' is not the file name"
+done
+if [ "$list" = 3 ]; then
+	bad=0 tmpd=$(mktemp -d) || die "no temporary directory"
+	trap 'rm -rf "$tmpd"' EXIT
+	tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+	[ -r "$tarball" ] || die "$tarball missing: run 'make deps'"
+	for p in "${mutants[@]}"; do
+		for id in $(header "$p" Rows); do
+			[ "$id" = none ] || cut -f1 "$top/conformance/rows.tsv" | grep -qxF -- "$id" ||
+				{ echo "  FAIL  $(basename "$p"): Rows names $id, which conformance/rows.tsv lacks"; bad=1; }
+		done
+	done
+	# The pristine files every patch touches, from the tarball in one pass.
+	files=$(for p in "${mutants[@]}"; do sed -n 's|^+++ b/\([^[:space:]]*\).*|linux-source-6.12/\1|p' "$p"; done | sort -u)
+	# shellcheck disable=SC2086 # one path per word
+	tar -xJf "$tarball" -C "$tmpd" $files 2>"$tmpd/tar.err" || die "cannot extract the touched files: $(head -n 1 "$tmpd/tar.err")"
+	for p in "${mutants[@]}"; do
+		(cd "$tmpd/linux-source-6.12" && patch -p1 --dry-run --forward --batch --silent <"$p") >"$tmpd/patch.out" 2>&1 ||
+			{ echo "  FAIL  $(basename "$p") does not apply to the pristine tree: $(head -n 1 "$tmpd/patch.out")"; bad=1; }
+	done
+	if ! diff <("$0" --index) <(sed -n '/^<!-- index: scripts\/mutants.sh --index -->$/,/^<!-- end of index -->$/p' "$corpus/README.md" | sed '1d;$d') >"$tmpd/index.diff"; then
+		echo "  FAIL  conformance/mutants/README.md's index is not 'scripts/mutants.sh --index' (regenerate it)"; bad=1
+	fi
+	[ "$bad" = 0 ] && echo "  ok    ${#mutants[@]} mutants: headers complete, rows exist, every patch applies to the pristine tree, README index current"
+	exit "$bad"
+fi
+if [ "$list" = 2 ]; then
+	echo "| mutant | fix (upstream commit, release; 6.12.y) | CVE | area | determinism | observable here | rows expected to catch it |"
+	echo "|---|---|---|---|---|---|---|"
+	for p in "${mutants[@]}"; do
+		printf '| %s | %s (%s, %s; %s) | %s | %s | %s | %s | %s |\n' "$(header "$p" Mutant)" \
+			"$(header "$p" Fix)" "$(header "$p" Commit | cut -c1-12)" "$(header "$p" Landed)" \
+			"$(header "$p" Backport-6.12)" "$(header "$p" CVE)" "$(header "$p" Area)" \
+			"$(header "$p" Determinism)" "$(header "$p" Observable | sed 's/|/\\|/g')" \
+			"$(header "$p" Rows | sed 's/|/\\|/g')"
+	done
+	exit 0
+fi
+if [ "$list" = 1 ]; then
+	printf '%-34s %-9s %-13s %-13s %-10s %s\n' mutant kind area commit determin. fix
+	for p in "${mutants[@]}"; do
+		printf '%-34s %-9s %-13s %-13s %-10s %s\n' "$(header "$p" Mutant)" "$(header "$p" Kind)" \
+			"$(header "$p" Area)" "$(header "$p" Commit | cut -c1-12)" "$(header "$p" Determinism)" "$(header "$p" Fix)"
+	done
+	exit 0
+fi
+
+variant=$([ "$kasan" = 1 ] && echo -kasan)
+stamp=$(date -u +%Y%m%dT%H%M%SZ)-mutants$variant
+final=$results/$stamp
+tmp=$results/.incomplete/$stamp
+mkdir -p "$tmp" || die "cannot write to $results"
+trap 'rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
+trap 'echo "privmem mutants: interrupted; nothing written" >&2; exit 130' INT TERM
+say() { echo "  MUTANTS  $*" >&2; }
+kargs=$([ "$kasan" = 1 ] && echo --kasan)
+
+# The peers: upstream selftests from the same tree, built once (cached).
+peers=$cache/peers-$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+if "$top/scripts/upstream-selftests.sh" "$peers" >"$tmp/peers-build.log" 2>&1; then
+	peerargs=(--peers "$peers")
+else
+	say "upstream selftests not built ($(tail -n 1 "$tmp/peers-build.log")): no peer column"
+	peerargs=()
+fi
+
+# lab RUN_NAME BZIMAGE: one lab run into $tmp/RUN_NAME/; prints lab.sh's exit status.
+lab() {
+	local dir=$tmp/$1
+	mkdir -p "$dir"
+	PRIVMEM_LAB_TIMEOUT=${PRIVMEM_LAB_TIMEOUT:-900} "$top/scripts/lab.sh" --quiet --kernel "$2" \
+		"${peerargs[@]}" --results "$dir" >"$dir/lab.out" 2>&1
+	echo $?
+}
+# run_dir RUN_NAME: the lab's results directory (or nothing when it gave none).
+run_dir() { ls -1d "$tmp/$1"/*-lab-* 2>/dev/null | grep -v '\.log$' | head -n 1; }
+
+t0=$(date +%s)
+base_kernel=$("$top/scripts/lab-kernel.sh" $kargs 2>"$tmp/base-build.log") ||
+	die "the pristine lab kernel did not build: $(tail -n 1 "$tmp/base-build.log")"
+say "pristine$variant: $base_kernel"
+rc=$(lab base "$base_kernel")
+base=$(run_dir base)
+[ -n "$base" ] && [ -r "$base/results.json" ] || die "the pristine lab run gave no results (lab exit $rc): $(tail -n 2 "$tmp/base/lab.out")"
+say "pristine: $(jq -r '.summary | "\(.pass) PASS, \(.fail) FAIL, \(.skip) SKIP"' "$base/results.json") in $(($(date +%s) - t0)) s"
+
+status=0
+: >"$tmp/mutants.jsonl"
+for p in "${mutants[@]}"; do
+	name=$(basename "$p" .patch)
+	m0=$(date +%s)
+	if ! kernel=$("$top/scripts/lab-kernel.sh" $kargs --patch "$p" 2>"$tmp/$name.build.log"); then
+		say "$name: build failed: $(tail -n 1 "$tmp/$name.build.log")"
+		jq -nc --arg n "$name" --arg why "$(tail -n 1 "$tmp/$name.build.log")" \
+			'{name: $n, verdict: "unbuilt", reason: $why}' >>"$tmp/mutants.jsonl"
+		status=1
+		continue
+	fi
+	m1=$(date +%s)
+	lrc=$(lab "$name" "$kernel")
+	m2=$(date +%s)
+	dir=$(run_dir "$name")
+	console=$(ls -1 "$tmp/$name"/lab-console-*.log 2>/dev/null | head -n 1)
+	[ -n "$console" ] || console=${dir:+$dir/console.log}
+	crashline=$([ -n "$console" ] && grep -aom1 -E '(Kernel panic|Oops|BUG|WARNING|general protection fault|INFO: task .* blocked)[^\r]*' "$console" | cut -c1-160)
+	jq -nc --arg n "$name" --arg expected "$(header "$p" Rows)" --arg det "$(header "$p" Determinism)" \
+		--arg area "$(header "$p" Area)" --arg kind "$(header "$p" Kind)" --arg commit "$(header "$p" Commit)" \
+		--arg obs "$(header "$p" Observable)" \
+		--arg fix "$(header "$p" Fix)" --argjson lrc "$lrc" --arg crash "$crashline" \
+		--argjson build "$((m1 - m0))" --argjson labs "$((m2 - m1))" \
+		--arg run "${dir#"$tmp"/}" \
+		--slurpfile base "$base/results.json" \
+		--slurpfile mut "$( [ -n "$dir" ] && [ -r "$dir/results.json" ] && echo "$dir/results.json" || echo /dev/null)" \
+		--slurpfile bpeers "$( [ -r "$base/peers.json" ] && echo "$base/peers.json" || echo /dev/null)" \
+		--slurpfile mpeers "$( [ -n "$dir" ] && [ -r "$dir/peers.json" ] && echo "$dir/peers.json" || echo /dev/null)" \
+		-f "$top/scripts/lib/mutant-verdict.jq" >>"$tmp/mutants.jsonl"
+	v=$(tail -n 1 "$tmp/mutants.jsonl" | jq -r '"\(.verdict)\(if .by then " by " + .by else "" end): \(.rows | join(" "))"')
+	say "$name: $v (build $((m1 - m0)) s, lab $((m2 - m1)) s)"
+done
+
+# mutants.json and summary.md.
+jq -s --arg k "$base_kernel" --arg v "${variant#-}" --slurpfile b "$base/results.json" \
+	--argjson secs "$(($(date +%s) - t0))" \
+	'{schema: "privmem-mutants/1", lane: (if $v == "" then "normal" else $v end), base_kernel: $k,
+	  base: $b[0].summary, seconds: $secs, mutants: .}' "$tmp/mutants.jsonl" >"$tmp/mutants.json"
+rm -f "$tmp/mutants.jsonl"
+"$top/scripts/lib/mutant-summary.sh" "$tmp/mutants.json" "$base" >"$tmp/summary.md" || die "cannot write summary.md"
+mv "$tmp" "$final" || die "cannot move results into place"
+rmdir "$results/.incomplete" 2>/dev/null
+trap - EXIT
+cat "$final/summary.md" >&2
+say "results: $final"
+exit $status
