@@ -80,7 +80,7 @@ PLATFORM_SRCS := $(wildcard platforms/*.c)
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix mutants clean distclean help no-sanitize
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix mutants mutants-ci clean distclean help no-sanitize
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
@@ -233,6 +233,11 @@ lab: no-sanitize deps conformance tools $(SHIM)
 # The real-bug corpus: MUTANTS=<name glob> (default all), KASAN=1 for the KASAN lane.
 mutants: no-sanitize deps conformance tools
 	@scripts/mutants.sh $(if $(filter 1,$(KASAN)),--kasan) '$(or $(MUTANTS),*)'
+
+# CI's fixed set: the pristine kernel and mutants the suite must catch, by assertion.
+CI_MUTANTS := gmem-readonly-accepted
+mutants-ci: no-sanitize deps conformance tools
+	@scripts/mutants.sh --expect-caught '$(CI_MUTANTS)'
 
 # Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
 lab-matrix: no-sanitize deps conformance tools $(SHIM)

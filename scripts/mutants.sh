@@ -12,7 +12,7 @@
 #   missed   nothing new failed.
 # The peers' verdict per mutant: the upstream tests that failed on it and passed on pristine.
 #
-#   scripts/mutants.sh [--kasan] [--results DIR] [--list | --index | --check] [GLOB]
+#   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--list | --index | --check] [GLOB]
 #
 # GLOB matches mutant names (the file name without .patch; default '*'). --kasan builds and
 # boots the KASAN lane (platforms/lab-kernel-kasan.config). --list prints the corpus, one
@@ -20,6 +20,9 @@
 # the patch headers, the one source); --check (make check) verifies the corpus without a
 # kernel build: the headers, the rows they name exist, each patch applies to the pristine
 # linux-source-6.12 files it touches, and README.md's index is --index's output.
+# --expect-caught (CI): every mutant run must be caught and the pristine kernel must FAIL
+# nothing; ends with "N passed, N failed, N skipped" (one per mutant, one for the pristine
+# run) and exits 1 otherwise.
 # Writes results/<stamp>-mutants[-kasan]/ (mutants.json, summary.md, base/ and one lab run
 # per mutant); nothing is left there if interrupted. Exit 0 when every mutant was built and
 # judged (whatever its verdict), 1 when one could not be built, 2 on bad input or when the
@@ -29,7 +32,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=$top/conformance/mutants
 results=${RESULTS:-$top/results}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
-kasan=0 glob='*' list=0
+kasan=0 glob='*' list=0 expect=0
 die() { echo "privmem mutants: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -38,7 +41,8 @@ while [ $# -gt 0 ]; do
 	--list) list=1 ;;
 	--index) list=2 ;;
 	--check) list=3 ;;
-	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--expect-caught) expect=1 ;;
+	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown argument '$1' (try --help)" ;;
 	*) glob=$1 ;;
 	esac
@@ -193,4 +197,12 @@ rmdir "$results/.incomplete" 2>/dev/null
 trap - EXIT
 cat "$final/summary.md" >&2
 say "results: $final"
+if [ "$expect" = 1 ]; then
+	read -r caught total < <(jq -r '[(.mutants | map(select(.verdict == "caught")) | length), (.mutants | length)] | @tsv' "$final/mutants.json")
+	bfail=$(jq -r '.base.fail + (.base.xpass // 0)' "$final/mutants.json")
+	[ "$bfail" = 0 ] || say "the pristine kernel FAILed $bfail test(s): $(ls -d "$final"/base/*-lab-*)"
+	[ "$caught" = "$total" ] || say "expected every mutant caught: $caught of $total"
+	echo "$((caught + (bfail == 0))) passed, $((total - caught + (bfail != 0))) failed, 0 skipped"
+	[ "$caught" = "$total" ] && [ "$bfail" = 0 ] && [ "$status" = 0 ] || exit 1
+fi
 exit $status

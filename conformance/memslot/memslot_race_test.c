@@ -15,12 +15,14 @@
  */
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "memslot.h"
 
 #define PAGES		16
-#define ROUNDS		300
+#define ROUNDS		300	/* pre-fault: each round deletes and re-creates the slot */
+#define CLOSE_ROUNDS	1000	/* close: the window (last fput to release()) is short */
 #define HANG_S		10	/* per round (milliseconds when correct, also on KASAN) */
 
 MS_FIXTURE(memslot_race, PAGES, PM_GMEM_FLAG_VARIANTS);
@@ -34,7 +36,7 @@ static void meet(struct meet *m, int me, long n)
 {
 	atomic_store(&m->arrived[me], n);
 	while (atomic_load(&m->arrived[!me]) < n)
-		;
+		sched_yield();	/* the lab's vCPUs share one host thread */
 }
 
 struct closer {
@@ -48,7 +50,7 @@ static void *close_thread(void *arg)
 {
 	struct closer *c = arg;
 
-	for (long r = 1; r <= ROUNDS; r++) {
+	for (long r = 1; r <= CLOSE_ROUNDS; r++) {
 		meet(&c->m, 1, 2 * r - 1);	/* go */
 		if (close(atomic_load(&c->fd)) && !c->bad_round)
 			c->bad_ret = -1, c->bad_errno = errno, c->bad_round = r;
@@ -58,7 +60,7 @@ static void *close_thread(void *arg)
 }
 
 /*
- * Each round: a fresh guest_memfd bound to the slot; then one thread closes the
+ * Each of CLOSE_ROUNDS rounds: a fresh guest_memfd bound to the slot; then one thread closes the
  * guest_memfd (its last reference: the slot holds none of the fd) while this one
  * deletes the slot. close() -> 0 and the delete -> 0, every round.
  */
@@ -70,7 +72,7 @@ TEST_F(memslot_race, close_vs_slot_delete)
 
 	PM_WATCHDOG_START(&w, HANG_S);
 	ASSERT_EQ(0, pthread_create(&t, NULL, close_thread, &c));
-	for (long r = 1; r <= ROUNDS; r++) {
+	for (long r = 1; r <= CLOSE_ROUNDS; r++) {
 		int fd = self->p->create_private_mem(self->vm, self->size, self->flags);
 
 		w.round = r;
@@ -162,7 +164,7 @@ TEST_F(memslot_race, prefault_vs_slot_delete)
 		ASSERT_EQ(0, pm_set_region(self->vm, MS_SLOT, 0, MS_GPA, self->size, self->hva));
 		/* Let at least one call see the new slot before the next delete. */
 		for (long seen = atomic_load(&pf.calls); atomic_load(&pf.calls) < seen + 2;)
-			;
+			sched_yield();
 	}
 	atomic_store(&pf.stop, 1);
 	pthread_join(t, NULL);
