@@ -98,6 +98,8 @@ static const struct shim_dev devs[] = {
 	{ "mfault-convert-exit-range",     "after a multi-page KVM_SET_MEMORY_ATTRIBUTES the next KVM_RUN exits KVM_EXIT_MEMORY_FAULT for the whole range (size = range)", .lab = true,
 	  .rows = "mfault_race.convert_race_exits_exact mfault_pos.first_page_read_exact "
 		  "mfault_pos.last_page_write_exact" },
+	{ "mfault-noslot-private-emulated", "a shared fault on a PRIVATE gfn without a memslot is emulated as MMIO (KVM_RUN 0, KVM_EXIT_MMIO) instead of the mismatch exit", .lab = true,
+	  .rows = "mfault_noslot.stale_mmio_spte_private_gfn_shared_exit" },
 	{ "kvmstats-private-frozen",       "private (guest_memfd) mappings are not counted: stats data freezes once memory is set PRIVATE", .lab = true,
 	  .rows = "kvmstats.pages_after_guest_faults kvmstats.pages_after_prefault" },
 	{ NULL, NULL }
@@ -267,7 +269,18 @@ static bool lab_run_dev(void)
 	return shim_is("mfault-gpa-2m-aligned") || shim_is("mfault-size-2m") ||
 	       shim_is("mfault-private-flag-dropped") || shim_is("mfault-errno-eintr") ||
 	       shim_is("mfault-signal-exit-stale") || shim_is("mfault-immediate-exit-ignored") ||
-	       shim_is("mfault-resolved-run-stale") || shim_is("mfault-convert-exit-range");
+	       shim_is("mfault-resolved-run-stale") || shim_is("mfault-convert-exit-range") ||
+	       shim_is("mfault-noslot-private-emulated");
+}
+
+/* Is `gpa` inside one of this VM's memslots? */
+static bool in_slot(int vm, uint64_t gpa)
+{
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (slots[i].used && slots[i].vm == vm && gpa >= slots[i].gpa &&
+		    gpa - slots[i].gpa < slots[i].size)
+			return true;
+	return false;
 }
 
 static bool lab_run_before(long fd, long *ret)
@@ -304,6 +317,23 @@ static void lab_run_after(long fd, long *ret)
 	if (!run || !fd_ok(fd))
 		return;
 	fault_seen[fd] = *ret == -1 && err == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT;
+	/*
+	 * What a kernel with the private/shared mismatch check below the !slot exit
+	 * does (before 44f42ef37deb): the shared fault (flags 0) on a gfn without a
+	 * memslot goes to kvm_handle_noslot_fault and is emulated as a read of the page.
+	 */
+	if (fault_seen[fd] && shim_is("mfault-noslot-private-emulated") &&
+	    !run->memory_fault.flags && vcpu_vm[fd] && !in_slot(vcpu_vm[fd] - 1, run->memory_fault.gpa)) {
+		uint64_t gpa = run->memory_fault.gpa;
+
+		fault_seen[fd] = false;
+		run->exit_reason = KVM_EXIT_MMIO;
+		memset(&run->mmio, 0, sizeof(run->mmio));
+		run->mmio.phys_addr = gpa;
+		run->mmio.len = 8;
+		*ret = 0;
+		err = 0;
+	}
 	if (fault_seen[fd]) {
 		if (shim_is("mfault-gpa-2m-aligned"))
 			run->memory_fault.gpa &= ~(0x200000ULL - 1);

@@ -104,6 +104,15 @@ static const struct shim_dev devs[] = {
 	  .rows = "seals_mapping.private_mapping_allows_seal_write" },
 	{ "seals-future-write-busy",       "F_SEAL_FUTURE_WRITE fails with EBUSY while a shared writable mapping exists",
 	  .rows = "seals_mapping.future_write_keeps_live_mapping" },
+	{ "seals-exec-implied-write-no-ebusy", "F_SEAL_EXEC on an executable memfd succeeds although a shared "
+	  "writable mapping exists (implied F_SEAL_WRITE added after the mapping check; pre-3b041514cb6e)",
+	  .rows = "seals_mapping.exec_seal_busy_iff_executable" },
+	{ "seals-private-map-loses-cow",   "a private map of a write-sealed memfd loses VM_MAYWRITE: "
+	  "mprotect(PROT_WRITE) of a read-only one fails with EACCES (pre-05d351102dbe)",
+	  .rows = "seals_mapping.private_map_stays_cow_under_write_seals" },
+	{ "seals-write-ebusy-on-shmem-thp", "F_SEAL_WRITE fails with EBUSY on a memfd holding a huge page "
+	  "(THP counted as pinned; pre-f2b277c4d1c6)",
+	  .rows = "seals_hugepage.write_seal_on_huge_folio" },
 	/* exec / noexec */
 	{ "seals-exec-mode-0666",          "MFD_EXEC creates a non-executable (0666) memfd",
 	  .rows = "seals_exec.mfd_exec_mode_0777 seals_exec.exec_seal_blocks_chmod_x "
@@ -120,6 +129,9 @@ static const struct shim_dev devs[] = {
 		  "seals_sysctl.value_stays_in_namespace" },
 	{ "seals-noexec-lowerable",        "a child PID namespace can lower vm.memfd_noexec below its parent's",
 	  .rows = "seals_sysctl.child_cannot_lower" },
+	{ "seals-noexec-ratchet",          "vm.memfd_noexec ratchets: a namespace cannot lower its own value "
+	  "even above its parent's (EINVAL; pre-9876cfe8ec1c)",
+	  .rows = "seals_sysctl.namespace_lowers_own_value" },
 	{ "seals-noexec-range-unchecked",  "vm.memfd_noexec accepts values outside 0..2",
 	  .rows = "seals_sysctl.out_of_range_einval" },
 	{ "seals-noexec-not-inherited",    "a new PID namespace starts at vm.memfd_noexec=0, not its parent's value",
@@ -141,7 +153,22 @@ struct sfd {
 	int snap, own;		/* seals when duplicated, seals added through it since */
 	int last;		/* seals added last through this fd (0: none) */
 	bool shared_w, shared_w_ever, private_w;
+	bool huge;		/* MADV_HUGEPAGE/MADV_COLLAPSE succeeded on a mapping of it */
 };
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+
+/* The live mappings of memfds, to find the file behind an address. */
+#define MAX_MAPS 64
+struct smap {
+	unsigned long start, end;	/* end 0: free slot */
+	int fd;
+	bool priv;
+	bool sealed_w;			/* write-sealed when mapped */
+};
+static struct smap maps[MAX_MAPS];
 
 static struct sfd fds[MAX_FD];
 static unsigned int create_flags;	/* the caller's memfd_create flags */
@@ -226,6 +253,23 @@ static int real_level(void)
 	return n > 0 ? atoi(buf) : -1;
 }
 
+static struct smap *map_at(long addr)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].end && (unsigned long)addr >= maps[i].start &&
+		    (unsigned long)addr < maps[i].end)
+			return &maps[i];
+	return NULL;
+}
+
+/* munmap (or MAP_FIXED over) [addr, addr + len): forget the mappings it touches. */
+static void unmap_range(unsigned long addr, unsigned long len)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].end && maps[i].start < addr + len && addr < maps[i].end)
+			maps[i].end = 0;
+}
+
 /* ---- memfd_create ------------------------------------------------------------------- */
 
 static bool create(long a[SHIM_NARGS], long *ret)
@@ -298,6 +342,9 @@ static bool add_seals(long fd, struct sfd *m, long seals, long *ret)
 		return fail(ret, EBUSY);
 	if ((seals & F_SEAL_FUTURE_WRITE) && m->shared_w && shim_is("seals-future-write-busy"))
 		return fail(ret, EBUSY);
+	if ((seals & F_SEAL_WRITE) && m->huge && !(real_seals(fd) & F_SEAL_WRITE) &&
+	    shim_is("seals-write-ebusy-on-shmem-thp"))
+		return fail(ret, EBUSY);
 	if ((seals & real_seals(fd)) && shim_is("seals-readd-eperm"))
 		return fail(ret, EPERM);
 	/* Drop the x bits first so the kernel has no reason to add the W^X seals. */
@@ -313,6 +360,9 @@ static void added_seals(long fd, struct sfd *m, long seals, long *ret)
 	    shim_is("seals-seal-not-final"))
 		*ret = 0;
 	if (*ret == -1 && errno == EBUSY && shim_is("seals-write-seal-ignores-mappings"))
+		*ret = 0;
+	if (*ret == -1 && errno == EBUSY && (seals & F_SEAL_EXEC) && !(seals & F_SEAL_WRITE) &&
+	    shim_is("seals-exec-implied-write-no-ebusy"))
 		*ret = 0;
 	if (*ret == 0 && seals && !(seals & F_SEAL_SEAL) && shim_is("seals-add-implies-seal"))
 		real_add_seals(fd, F_SEAL_SEAL);
@@ -387,8 +437,22 @@ static bool map_sealed(long a[SHIM_NARGS], long *ret)
 static void mapped(long a[SHIM_NARGS], long ret)
 {
 	struct sfd *m = memfd(a[4]);
+	int seals;
 
-	if (!m || (void *)ret == MAP_FAILED || !(a[2] & PROT_WRITE))
+	if ((void *)ret == MAP_FAILED)
+		return;
+	unmap_range(ret, a[1]);
+	if (!m)
+		return;
+	seals = real_seals(a[4]);
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].end) {
+			maps[i] = (struct smap){ .start = ret, .end = ret + a[1], .fd = a[4],
+						 .priv = !(a[3] & MAP_SHARED),
+						 .sealed_w = seals > 0 && (seals & WRITES) };
+			break;
+		}
+	if (!(a[2] & PROT_WRITE))
 		return;
 	if (a[3] & MAP_SHARED)
 		m->shared_w = m->shared_w_ever = true;
@@ -406,6 +470,8 @@ static bool sysctl_write(long a[SHIM_NARGS], long *ret)
 
 	memcpy(val, (const void *)a[1], n);
 	level = strtol(val, NULL, 10);
+	if (level >= 0 && level < real_level() && shim_is("seals-noexec-ratchet"))
+		return fail(ret, EINVAL);
 	*ret = shim_real(SC_WRITE, a);
 	if (*ret >= 0) {
 		sysctl_written = true;
@@ -464,6 +530,12 @@ static bool before(enum shim_call c, long a[SHIM_NARGS], long *ret)
 		return m && falloc_sealed(a[0], a[1], a[2], a[3], ret);
 	case SC_MMAP:
 		return memfd(a[4]) && map_sealed(a, ret);
+	case SC_MPROTECT: {
+		struct smap *mp = map_at(a[0]);
+
+		return mp && mp->priv && mp->sealed_w && (a[2] & PROT_WRITE) &&
+		       shim_is("seals-private-map-loses-cow") && fail(ret, EACCES);
+	}
 	case SC_FORK:
 		if (!leaked && shim_is("seals-noexec-leaks-to-host")) {
 			long q[SHIM_NARGS] = { 0, getpagesize(), PROT_READ | PROT_WRITE,
@@ -556,6 +628,18 @@ static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
 	case SC_MMAP:
 		mapped(a, *ret);
 		break;
+	case SC_MUNMAP:
+		if (*ret == 0)
+			unmap_range(a[0], a[1]);
+		break;
+	case SC_MADVISE: {
+		struct smap *mp = map_at(a[0]);
+
+		if (*ret == 0 && mp && (a[2] == MADV_HUGEPAGE || a[2] == MADV_COLLAPSE) &&
+		    (s = memfd(mp->fd)))
+			s->huge = true;
+		break;
+	}
 	case SC_FORK:
 		if (*ret == 0) {
 			sysctl_written = false;

@@ -4,7 +4,8 @@
  * memfds, per PID namespace. 0: memfds default to executable (MFD_EXEC);
  * 1: they default to MFD_NOEXEC_SEAL, MFD_EXEC still allowed; 2: MFD_EXEC is
  * refused (EACCES). A child namespace starts with its parent's value and may
- * only tighten it (lower values: EINVAL); values above 2: EINVAL.
+ * not go below it (EINVAL), but may lower its own value down to the parent's
+ * (6.6); values above 2: EINVAL.
  *
  * Sources: Documentation/admin-guide/sysctl/vm.rst "memfd_noexec";
  * mm/memfd.c check_sysctl_memfd_noexec (EACCES); kernel/pid_sysctl.h
@@ -236,6 +237,51 @@ TEST_F(seals_sysctl, child_cannot_lower)
 {
 	REQUIRE_HOST_AT_MOST(1);
 	ASSERT_EQ(0, IN_NEW_PIDNS(nested_parent, NULL));
+	ASSERT_HOST_UNCHANGED();
+}
+
+/*
+ * What memfd_create gives at each level, checked after each step down: the
+ * value read back is not enough, the policy must follow it.
+ */
+static int expect_level(int step, int level)
+{
+	switch (level) {
+	case 2:
+		return expect_eacces(step, MFD_EXEC);
+	case 1:
+		return expect_memfd(step, 0, 0666, F_SEAL_EXEC) ?:
+		       expect_memfd(step, MFD_EXEC, 0777, F_SEAL_SEAL);
+	default:
+		return expect_memfd(step, 0, 0777, F_SEAL_SEAL) ?:
+		       expect_memfd(step, MFD_EXEC, 0777, F_SEAL_SEAL);
+	}
+}
+
+static int lower_own(void *arg)
+{
+	int floor = *(int *)arg, ret;
+
+	/* Up to the strictest level, then down one step at a time to the parent's value. */
+	ret = set_level(1, 2) ?: expect_level(2, 2);
+	for (int level = 1, step = 3; !ret && level >= floor; level--, step += 2)
+		ret = set_level(step, level) ?: expect_level(step + 1, level);
+	return ret;
+}
+
+/*
+ * Since 9876cfe8ec1c ("memfd: replace ratcheting feature from vm.memfd_noexec
+ * with hierarchy", v6.6) the floor of a namespace's value is its parent's value,
+ * not its own: a namespace may lower what it raised, 2 -> 1 -> 0 as far as the
+ * parent allows (kernel/pid_sysctl.h pid_mfd_noexec_dointvec_minmax, extra1 =
+ * &parent_scope), and MFD_EXEC works again once it is below 2. Before it (6.3-6.5)
+ * every lower value was -1/EINVAL until the namespace died. memfd_test.c
+ * test_sysctl_simple (0, 1, 0, 2, 1, 0).
+ */
+TEST_F(seals_sysctl, namespace_lowers_own_value)
+{
+	REQUIRE_HOST_AT_MOST(1);
+	ASSERT_EQ(0, IN_NEW_PIDNS(lower_own, &self->host));
 	ASSERT_HOST_UNCHANGED();
 }
 
