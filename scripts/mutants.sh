@@ -14,7 +14,8 @@
 #
 #   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--list | --index | --check] [GLOB]
 #
-# GLOB matches mutant names (the file name without .patch; default '*'). --kasan builds and
+# GLOB matches mutant names (the file name without .patch; default '*'; several globs:
+# separated by spaces or commas). --kasan builds and
 # boots the KASAN lane (platforms/lab-kernel-kasan.config). --list prints the corpus, one
 # line per mutant; --index prints the index table of conformance/mutants/README.md (from
 # the patch headers, the one source); --check (make check) verifies the corpus without a
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--index) list=2 ;;
 	--check) list=3 ;;
 	--expect-caught) expect=1 ;;
-	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown argument '$1' (try --help)" ;;
 	*) glob=$1 ;;
 	esac
@@ -53,11 +54,14 @@ command -v jq >/dev/null || die "jq missing: run 'make deps'"
 # header FILE KEY: the value of "KEY: value" in the patch header (before the '---' line).
 header() { awk -v k="$2: " '/^---$/ { exit } index($0, k) == 1 { print substr($0, length(k) + 1); exit }' "$1"; }
 mutants=()
+read -ra globs <<<"${glob//,/ }"	# read: no pathname expansion of the globs
 for p in "$corpus"/*.patch; do
 	[ -e "$p" ] || continue
 	n=$(basename "$p" .patch)
-	# shellcheck disable=SC2053 # a glob on purpose
-	[[ $n == $glob ]] && mutants+=("$p")
+	for g in "${globs[@]}"; do
+		# shellcheck disable=SC2053 # a glob on purpose
+		[[ $n == $g ]] && { mutants+=("$p"); break; }
+	done
 done
 [ ${#mutants[@]} -gt 0 ] || die "MUTANTS='$glob' matches no mutant in $corpus (try --list)"
 for p in "${mutants[@]}"; do
