@@ -18,7 +18,8 @@
  * (mmu.c kvm_mmu_page_fault sets PFERR_PRIVATE_ACCESS from kvm_mem_is_private),
  * so a shared access to private memory cannot be provoked deterministically:
  * only an attribute change between that read and kvm_faultin_pfn()'s re-check
- * (fault->is_private != kvm_mem_is_private) gives the mismatch exit. SNP and
+ * (fault->is_private != kvm_mem_is_private) gives the mismatch exit (outside
+ * memslots a stale MMIO SPTE does: mfault_noslot_test.c). SNP and
  * TDX guests choose the access kind themselves; there it is their row.
  */
 #include <pthread.h>
