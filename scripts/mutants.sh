@@ -135,11 +135,22 @@ else
 	peerargs=()
 fi
 
+# Every run (pristine and mutants) uses the same binaries and rows: a copy taken now, so a
+# rebuild meanwhile cannot make a test look new on a mutant (removed at the end).
+build=${PRIVMEM_BUILD:-$top/build}
+[ -x "$build/privmem-caps" ] && ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "not built: run 'make'"
+bsnap=$tmp/build
+mkdir -p "$bsnap" && cp -a "$build/conformance" "$build/privmem-caps" "$build/privmem-kmsg" \
+	"$build/privmem-report" "$bsnap/" || die "cannot copy the build into $bsnap"
+mkdir -p "$tmp/top/scripts" "$tmp/top/conformance" "$tmp/top/platforms" &&
+	cp -a "$top/scripts/." "$tmp/top/scripts/" && cp -a "$top/platforms/." "$tmp/top/platforms/" &&
+	cp "$top/conformance/rows.tsv" "$tmp/top/conformance/" || die "cannot copy the scripts and rows"
+
 # lab RUN_NAME BZIMAGE: one lab run into $tmp/RUN_NAME/; prints lab.sh's exit status.
 lab() {
 	local dir=$tmp/$1
 	mkdir -p "$dir"
-	PRIVMEM_LAB_TIMEOUT=${PRIVMEM_LAB_TIMEOUT:-900} "$top/scripts/lab.sh" --quiet --kernel "$2" \
+	PRIVMEM_BUILD=$bsnap PRIVMEM_LAB_TIMEOUT=${PRIVMEM_LAB_TIMEOUT:-900} "$tmp/top/scripts/lab.sh" --quiet --kernel "$2" \
 		"${peerargs[@]}" --results "$dir" >"$dir/lab.out" 2>&1
 	echo $?
 }
@@ -195,6 +206,7 @@ jq -s --arg k "$base_kernel" --arg v "${variant#-}" --slurpfile b "$base/results
 	'{schema: "privmem-mutants/1", lane: (if $v == "" then "normal" else $v end), base_kernel: $k,
 	  base: $b[0].summary, seconds: $secs, mutants: .}' "$tmp/mutants.jsonl" >"$tmp/mutants.json"
 rm -f "$tmp/mutants.jsonl"
+rm -rf "$bsnap" "$tmp/top"
 "$top/scripts/lib/mutant-summary.sh" "$tmp/mutants.json" "$base" >"$tmp/summary.md" || die "cannot write summary.md"
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
