@@ -29,7 +29,13 @@
 # judged (whatever its verdict), 1 when one could not be built, 2 on bad input or when the
 # pristine kernel gave no results.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+# A corpus run takes an hour: run from a copy of this file, so editing it meanwhile is safe.
+if [ -z "${PRIVMEM_MUTANTS_TOP:-}" ]; then
+	self=$(mktemp "${TMPDIR:-/tmp}/privmem-mutants.XXXXXX") && cp "$0" "$self" || exit 2
+	PRIVMEM_MUTANTS_TOP=$(cd "$(dirname "$0")/.." && pwd) PRIVMEM_MUTANTS_SELF=$self exec bash "$self" "$@"
+fi
+rm -f "${PRIVMEM_MUTANTS_SELF:-}"	# bash holds it open
+top=$PRIVMEM_MUTANTS_TOP
 corpus=$top/conformance/mutants
 results=${RESULTS:-$top/results}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
@@ -43,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--index) list=2 ;;
 	--check) list=3 ;;
 	--expect-caught) expect=1 ;;
-	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,30p' "$top/scripts/mutants.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown argument '$1' (try --help)" ;;
 	*) glob=$1 ;;
 	esac
@@ -89,7 +95,7 @@ if [ "$list" = 3 ]; then
 		(cd "$tmpd/linux-source-6.12" && patch -p1 --dry-run --forward --batch --silent <"$p") >"$tmpd/patch.out" 2>&1 ||
 			{ echo "  FAIL  $(basename "$p") does not apply to the pristine tree: $(head -n 1 "$tmpd/patch.out")"; bad=1; }
 	done
-	if ! diff <("$0" --index) <(sed -n '/^<!-- index: scripts\/mutants.sh --index -->$/,/^<!-- end of index -->$/p' "$corpus/README.md" | sed '1d;$d') >"$tmpd/index.diff"; then
+	if ! diff <("$top/scripts/mutants.sh" --index) <(sed -n '/^<!-- index: scripts\/mutants.sh --index -->$/,/^<!-- end of index -->$/p' "$corpus/README.md" | sed '1d;$d') >"$tmpd/index.diff"; then
 		echo "  FAIL  conformance/mutants/README.md's index is not 'scripts/mutants.sh --index' (regenerate it)"; bad=1
 	fi
 	[ "$bad" = 0 ] && echo "  ok    ${#mutants[@]} mutants: headers complete, rows exist, every patch applies to the pristine tree, README index current"
@@ -195,7 +201,7 @@ for p in "${mutants[@]}"; do
 		--slurpfile mut "$( [ -n "$dir" ] && [ -r "$dir/results.json" ] && echo "$dir/results.json" || echo /dev/null)" \
 		--slurpfile bpeers "$( [ -r "$base/peers.json" ] && echo "$base/peers.json" || echo /dev/null)" \
 		--slurpfile mpeers "$( [ -n "$dir" ] && [ -r "$dir/peers.json" ] && echo "$dir/peers.json" || echo /dev/null)" \
-		-f "$top/scripts/lib/mutant-verdict.jq" >>"$tmp/mutants.jsonl"
+		-f "$tmp/top/scripts/lib/mutant-verdict.jq" >>"$tmp/mutants.jsonl"
 	v=$(tail -n 1 "$tmp/mutants.jsonl" | jq -r '"\(.verdict)\(if .by then " by " + .by else "" end): \(.rows | join(" "))"')
 	say "$name: $v (build $((m1 - m0)) s, lab $((m2 - m1)) s)"
 done
@@ -206,12 +212,13 @@ jq -s --arg k "$base_kernel" --arg v "${variant#-}" --slurpfile b "$base/results
 	'{schema: "privmem-mutants/1", lane: (if $v == "" then "normal" else $v end), base_kernel: $k,
 	  base: $b[0].summary, seconds: $secs, mutants: .}' "$tmp/mutants.jsonl" >"$tmp/mutants.json"
 rm -f "$tmp/mutants.jsonl"
-rm -rf "$bsnap" "$tmp/top"
-"$top/scripts/lib/mutant-summary.sh" "$tmp/mutants.json" "$base" >"$tmp/summary.md" || die "cannot write summary.md"
+rm -rf "$bsnap"
+"$tmp/top/scripts/lib/mutant-summary.sh" "$tmp/mutants.json" "$base" >"$tmp/summary.md" || die "cannot write summary.md"
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap - EXIT
 cat "$final/summary.md" >&2
+rm -rf "$final/top"
 say "results: $final"
 if [ "$expect" = 1 ]; then
 	read -r caught total < <(jq -r '[(.mutants | map(select(.verdict == "caught")) | length), (.mutants | length)] | @tsv' "$final/mutants.json")
