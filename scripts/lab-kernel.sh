@@ -143,6 +143,22 @@ if [ ! -e "$src/.privmem-extracted" ]; then
 		die "cannot move the source into $src"
 fi
 restore_source
+# Checksums of the pristine source where mutants live, taken once: a mutant build checks the
+# files its patch touches before applying it and after restoring them.
+sums=$src/.privmem-sums
+if [ ! -s "$sums" ]; then
+	(cd "$src" && find virt arch/x86/kvm mm include fs kernel -type f -print0 | xargs -0 sha256sum) >"$sums.tmp" &&
+		mv "$sums.tmp" "$sums" || die "cannot checksum $src"
+fi
+# pristine_check FILE...: each is in the checksums and unchanged.
+pristine_check() {
+	local f
+	for f in "$@"; do
+		grep -q "  $f\$" "$sums" || die "$f is outside the checksummed areas of $src"
+		grep "  $f\$" "$sums" | (cd "$src" && sha256sum -c --quiet >/dev/null 2>&1) ||
+			die "$src/$f differs from the pristine tree (a mutant left behind?): extract it again (rm -rf $src)"
+	done
+}
 
 if [ -n "$patchfile" ]; then
 	phash=$( { cat "$patchfile"; echo "$out"; } | sha256sum | cut -c1-12)
@@ -158,6 +174,9 @@ if [ -n "$patchfile" ]; then
 	echo "$mout.tmp/orig" >"$applied"
 	trap 'restore_source' EXIT
 	trap 'exit 130' INT TERM
+	touched=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patchfile")
+	# shellcheck disable=SC2086 # one path per word
+	pristine_check $touched
 	# -b -B: every changed file's original goes to orig/ (empty: new file).
 	(cd "$src" && patch -p1 --forward --batch -b -B "$mout.tmp/orig/" <"$patchfile") >"$log" 2>&1 ||
 		die "$(basename "$patchfile") does not apply to the pristine $srcid tree, see $log"
@@ -167,10 +186,11 @@ if [ -n "$patchfile" ]; then
 	build
 	cp "$obj/arch/x86/boot/bzImage" "$mout.tmp/bzImage" || die "cannot copy the bzImage"
 	printf 'patch=%s\nbuild_seconds=%s\n' "$patchfile" "$(($(date +%s) - t0))" >"$mout.tmp/info"
-	rm -rf "$mout.tmp/orig"
-	restore_source
-	# The object directory must describe the pristine tree again: rebuild what the patch touched.
-	make -C "$src" O="$obj" -j"$jobs" bzImage >>"$log" 2>&1 || die "rebuilding the pristine tree failed, see $log"
+	restore_source	# puts orig/ back and removes it
+	# shellcheck disable=SC2086
+	pristine_check $touched
+	# The restored files are newer than their objects: the next build (a mutant, or the pristine
+	# kernel if its cached bzImage is gone) recompiles them.
 	rm -rf "$mout" && mv "$mout.tmp" "$mout" || die "cannot move the build into $mout"
 	echo "$me: built $mout/bzImage in $(sed -n 's/^build_seconds=//p' "$mout/info")s" >&2
 	echo "$mout/bzImage"
