@@ -154,6 +154,8 @@ cat >"$root/init" <<EOF
 /bin/busybox --install -s /bin
 hostname privmem-lab
 export PATH=/bin:/sbin
+# Strict mode (known deviations FAIL) as on the host: PRIVMEM_STRICT=1 scripts/lab.sh ...
+export PRIVMEM_STRICT="${PRIVMEM_STRICT:-}"
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
 mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
