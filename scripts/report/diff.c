@@ -17,6 +17,7 @@ struct rfile {
 	struct rrow *rows;
 	size_t nrows;
 	json_t *row_index;	/* id -> position in rows */
+	struct drift_tally drift;	/* not recorded by results from before drift was */
 };
 
 /*
@@ -88,6 +89,8 @@ static void load_results(const char *arg, struct rfile *rf)
 			json_object_set_new(rf->index, x->id, json_integer(i));
 	}
 	load_result_rows(root, rf);
+	if (drift_load(root, &rf->drift) && errno != ENOENT)
+		die(2, "%s: \"drift\" is not an array of {what, seen, commit, tests}", path);
 }
 
 static const struct rtest *lookup(const struct rfile *rf, const char *id)
@@ -205,6 +208,7 @@ int diff(const char *old_arg, const char *new_arg)
 		}
 	}
 	diff_rows(&o, &n);
+	drift_diff(&o.drift, &n.drift);
 	for (size_t i = 0; i < n.n; i++) {
 		const struct rtest *was = lookup(&o, n.t[i].id);
 

@@ -110,7 +110,8 @@ static struct test *add_test(struct binary *b, char *name, enum status st,
 	}
 	if (reason && strlen(reason) > REASON_MAX)
 		strcpy(reason + utf8_cut(reason, REASON_MAX - strlen(mark)), mark);
-	b->tests[b->ntests] = (struct test){ name, st, kind, reason, num, NULL, NULL };
+	b->tests[b->ntests] = (struct test){ .name = name, .st = st, .kind = kind, .reason = reason,
+					      .num = num };
 	return &b->tests[b->ntests++];
 }
 
@@ -148,7 +149,7 @@ static char *result_reason(const struct result *res, const struct sbuf *diag)
 }
 
 /* A harness diagnostic with a source location: "file.c:123:test_name:..." (after "# "). */
-static bool is_location(const char *l)
+bool is_location(const char *l)
 {
 	size_t n = strcspn(l, ": \t");
 
@@ -175,13 +176,17 @@ static enum fail_kind fail_kind_of(const struct result *res, const struct sbuf *
 	return located ? FK_ASSERT : FK_OTHER;
 }
 
-/* Entries for whatever the binary planned or started but never reported. */
-static void add_missing(struct binary *b, const char *run_name, const struct sbuf *diag,
+/*
+ * Entries for whatever the binary planned or started but never reported. Returns the
+ * index of the entry that takes the output of the test it died in, or -1 if none.
+ */
+static long add_missing(struct binary *b, const char *run_name, const struct sbuf *diag,
 			char **lines, size_t n)
 {
 	enum fail_kind kind = b->timeout ? FK_TIMEOUT : FK_MISSING;
 	bool *seen = xcalloc((b->planned + 1) * sizeof(*seen));
 	size_t nmissing = 0, nonblank = 0;
+	long blamed = -1;
 	struct sbuf r = { 0 };
 	struct test *t;
 
@@ -199,15 +204,18 @@ static void add_missing(struct binary *b, const char *run_name, const struct sbu
 			sb_line(&r, diag->s);
 		t = add_test(b, xasprintf("%s.missing_%ld", b->name, k), ST_FAIL, kind, sb_steal(&r), 0);
 		t->started = nmissing == 1 ? run_name : NULL;
+		if (nmissing == 1)
+			blamed = (long)b->ntests - 1;
 	}
 	if (!nmissing && run_name) {
 		sb_line(&r, no_result_reason(b));
 		if (diag->len)
 			sb_line(&r, diag->s);
 		add_test(b, xstrdup(run_name), ST_FAIL, kind, sb_steal(&r), 0);
+		blamed = (long)b->ntests - 1;
 	}
 	if (b->ntests)
-		return;
+		return blamed;
 	if (b->timeout)
 		sb_line(&r, no_result_reason(b));
 	for (size_t i = 0; i < n; i++)
@@ -218,12 +226,26 @@ static void add_missing(struct binary *b, const char *run_name, const struct sbu
 		if (*skip_ws(lines[i]))
 			sb_line(&r, lines[i]), s++;
 	add_test(b, xstrdup(b->name), ST_FAIL, kind, sb_steal(&r), 0);
+	return -1;
+}
+
+/* Hand the drift lines gathered for a test to its entry, and start afresh for the next. */
+static void give_drift(struct test *t, struct drift **v, size_t *n)
+{
+	t->drift = *v;
+	t->ndrift = *n;
+	*v = NULL;
+	*n = 0;
 }
 
 static void parse_ktap(struct binary *b, char **lines, size_t n)
 {
 	bool top = false, nested = false;
 	struct sbuf diag = { 0 };
+	/* The drift lines logged since the last RUN banner or result: the next result's. */
+	struct drift *drift = NULL, dr;
+	size_t ndrift = 0;
+	long blamed;
 	char *run_name = NULL, *skip_all = NULL, *end;
 
 	/* Nested results only count when the binary printed none itself. */
@@ -248,6 +270,7 @@ static void parse_ktap(struct binary *b, char **lines, size_t n)
 			continue;
 		} else if (is_plan(v)) {
 			diag.len = 0;	/* what came before is runner preamble */
+			ndrift = 0;
 			if (b->planned >= 0)
 				continue;
 			b->planned = strtol(v + 3, &end, 10);
@@ -262,9 +285,9 @@ static void parse_ktap(struct binary *b, char **lines, size_t n)
 			add_test(b, xasprintf("%s.bail_out", b->name), ST_FAIL, FK_OTHER,
 				 xasprintf("Bail out! %s", skip_ws(v + 9)), 0);
 		} else if (parse_result(v, &res)) {
-			add_test(b, *res.name ? res.name : run_name ? run_name :
-				 xasprintf("test_%ld", res.num), res.st,
-				 fail_kind_of(&res, &diag), result_reason(&res, &diag), res.num);
+			give_drift(add_test(b, *res.name ? res.name : run_name ? run_name :
+					    xasprintf("test_%ld", res.num), res.st, fail_kind_of(&res, &diag),
+					    result_reason(&res, &diag), res.num), &drift, &ndrift);
 			b->reported++;
 			run_name = NULL;
 			diag.len = 0;
@@ -273,6 +296,7 @@ static void parse_ktap(struct binary *b, char **lines, size_t n)
 			d = strstr(bw, " ...");
 			run_name = trim_dup(bw, d && !d[4] ? (size_t)(d - bw) : strlen(bw));
 			diag.len = 0;
+			ndrift = 0;
 		} else if (is_word(bw, "OK") || is_word(bw, "FAIL") || is_word(bw, "SKIP") ||
 			   is_word(bw, "XFAIL") || is_word(bw, "XPASS")) {
 			continue;
@@ -288,11 +312,15 @@ static void parse_ktap(struct binary *b, char **lines, size_t n)
 			v = skip_ws(v[0] == '#' ? v + 1 : v);
 			if (*v)
 				sb_line(&diag, v);
+			if (!drift_parse(v, &dr))
+				drift_add(&drift, &ndrift, &dr);
 		}
 	}
 	if (skip_all && !b->ntests)
 		add_test(b, xstrdup(b->name), ST_SKIP, FK_ASSERT, skip_all, 0);
-	add_missing(b, run_name, &diag, lines, n);
+	blamed = add_missing(b, run_name, &diag, lines, n);
+	if (blamed >= 0)
+		give_drift(&b->tests[blamed], &drift, &ndrift);
 }
 
 /* ---- run directory ---------------------------------------------------- */

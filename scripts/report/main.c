@@ -19,7 +19,9 @@ static const char usage[] =
 	"RUN_DIR/results.json, junit.xml and summary.md.\n\n"
 	"--diff compares two results.json files (or run directories holding one) and\n"
 	"lists new failures, fixes, skip changes and added/removed tests; when both\n"
-	"have behaviour rows, also rows whose status changed and rows only in one.\n\n"
+	"have behaviour rows, also rows whose status changed and rows only in one; when\n"
+	"both record drift (a documented behaviour the kernel showed where upstream\n"
+	"changed it without a capability), what changed, which is never a failure.\n\n"
 	"Exit status: 0 no failures; 1 failures (with --diff: new failures) or no test\n"
 	"results at all; 2 bad input or usage, in which case nothing is written.\n"
 	"SOURCE_DATE_EPOCH, if set, overrides the \"generated\" timestamp.\n";

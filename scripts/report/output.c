@@ -78,6 +78,9 @@ static void write_json(const struct run *r, FILE *f)
 			/* How a failure came about (assert, crash, timeout, missing, other). */
 			if (o && failing(t->st))
 				json_object_set_new(o, "kind", json_string(fk_name[t->kind]));
+			/* The documented behaviours it showed where upstream drifted; no key if none. */
+			if (o && t->ndrift)
+				json_object_set_new(o, "drift", drift_json_test(t));
 			json_array_append_new(tests, o);
 		}
 	}
@@ -89,15 +92,17 @@ static void write_json(const struct run *r, FILE *f)
 		json_row_summary(r, summary);
 		rows = json_rows(r);
 	}
-	root = json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o*, s:O, s:O?}",
+	root = json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o*, s:o, s:O, s:O?}",
 		"format", "privmem-results", "version", 1,
 		"run", "dir", r->base, "generated", r->generated, "kernel", r->kernel, "host", r->host,
 		"summary", summary, "binaries", bins, "tests", tests, "rows", rows,
+		"drift", drift_json_run(&r->drift),
 		"platforms", r->platforms, "caps", r->caps);
 	if (root && r->background)
 		json_object_set_new(json_object_get(root, "run"), "background", json_string(r->background));
 	/* Everything was sanitized to UTF-8, so a failed pack is a bug. */
 	if (!root || json_array_size(bins) != r->nbins || json_array_size(tests) != r->ntests ||
+	    json_array_size(json_object_get(root, "drift")) != drift_nseen(&r->drift) ||
 	    json_array_size(rows) != r->nrows || (r->have_rows &&
 	    json_array_size(json_object_get(summary, "unlisted_tests")) != r->nunlisted))
 		die(2, "internal error: cannot encode results.json");
@@ -140,6 +145,47 @@ static void xml_attr(FILE *f, const char *name, const char *val)
 	fputc('"', f);
 }
 
+/*
+ * One <testcase>. Its drift goes to <system-out>, as the lines the test logged: JUnit has
+ * <properties> per suite only (a testcase-level one is outside the schema some CI parsers
+ * validate against), and system-out is what their test views show.
+ */
+static void write_testcase(FILE *f, const struct binary *b, const struct test *t)
+{
+	const char *dot = strrchr(t->name, '.'), *why = t->reason ? t->reason : "";
+	char *out = drift_text(t);
+
+	fputs("    <testcase", f);
+	xml_attr(f, "classname", xasprintf("%s.%s%s%.*s", b->coll, b->name, dot ? "." : "",
+					    dot ? (int)(dot - t->name) : 0, t->name));
+	xml_attr(f, "name", dot ? dot + 1 : t->name);
+	if (t->st == ST_PASS && !out) {
+		fputs("/>\n", f);
+		return;
+	}
+	fputc('>', f);
+	if (failing(t->st)) {
+		fputs("\n      <failure", f);
+		xml_attr(f, "message", first_line(why));
+		xml_attr(f, "type", fk_name[t->kind]);
+		fputc('>', f);
+		xml_puts(f, why, false);
+		fputs("</failure>", f);
+	} else if (t->st == ST_SKIP) {
+		fputs("\n      <skipped", f);
+		xml_attr(f, "message", why);
+		fputs("/>", f);
+	} else if (t->st == ST_XFAIL) {
+		out = xasprintf("XFAIL: %s%s%s", why, out ? "\n" : "", out ? out : "");
+	}
+	if (out) {
+		fputs("\n      <system-out>", f);
+		xml_puts(f, out, false);
+		fputs("</system-out>", f);
+	}
+	fputs("\n    </testcase>\n", f);
+}
+
 static void write_junit(const struct run *r, FILE *f)
 {
 	/* JUnit's xs:dateTime has no zone suffix; the value is UTC. */
@@ -173,36 +219,8 @@ static void write_junit(const struct run *r, FILE *f)
 			fputs("/>\n", f);
 		}
 		fputs("    </properties>\n", f);
-		for (size_t j = 0; j < b->ntests; j++) {
-			const struct test *t = &b->tests[j];
-			const char *dot = strrchr(t->name, '.'), *why = t->reason ? t->reason : "";
-
-			fputs("    <testcase", f);
-			xml_attr(f, "classname", xasprintf("%s.%s%s%.*s", b->coll, b->name, dot ? "." : "",
-							    dot ? (int)(dot - t->name) : 0, t->name));
-			xml_attr(f, "name", dot ? dot + 1 : t->name);
-			if (t->st == ST_PASS) {
-				fputs("/>\n", f);
-				continue;
-			}
-			if (failing(t->st)) {
-				fputs(">\n      <failure", f);
-				xml_attr(f, "message", first_line(why));
-				xml_attr(f, "type", fk_name[t->kind]);
-				fputc('>', f);
-				xml_puts(f, why, false);
-				fputs("</failure>", f);
-			} else if (t->st == ST_SKIP) {
-				fputs(">\n      <skipped", f);
-				xml_attr(f, "message", why);
-				fputs("/>", f);
-			} else {
-				fputs(">\n      <system-out>XFAIL: ", f);
-				xml_puts(f, why, false);
-				fputs("</system-out>", f);
-			}
-			fputs("\n    </testcase>\n", f);
-		}
+		for (size_t j = 0; j < b->ntests; j++)
+			write_testcase(f, b, &b->tests[j]);
 		fputs("  </testsuite>\n", f);
 	}
 	fputs("</testsuites>\n", f);
@@ -241,7 +259,7 @@ static struct group *skip_groups(const struct run *r, size_t *ng)
 }
 
 /* A Markdown table cell must stay on one line and not open a column or tag. */
-static void md_cell(FILE *f, const char *s)
+void md_cell(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -360,6 +378,7 @@ static void write_markdown(const struct run *r, FILE *f)
 			md_cell(f, first_line(t->reason));
 			fputs(" |\n", f);
 		}
+	drift_markdown(&r->drift, f);
 	if (ng)
 		fputs("\n## Skip reasons\n\n| Reason | Tests |\n| --- | ---: |\n", f);
 	for (i = 0; i < ng; i++) {
@@ -468,6 +487,7 @@ int report(const char *dir)
 	}
 	if (r.have_rows)
 		tally_rows(&r);
+	drift_tally_run(&r, &r.drift);
 
 	/* Temp file + rename(2): readers never see a half-written output. */
 	for (int i = 0; i < 3; i++) {

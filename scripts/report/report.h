@@ -7,6 +7,7 @@
  *   ktap.c    KTAP and .meta parsing, the run directory, caps.json
  *   rows.c    the behaviour rows (rows.tsv) and their tally
  *   output.c  results.json, junit.xml, summary.md, the terminal summary
+ *   drift.c   upstream drift: the "drift" lines tests log, in every output and --diff
  *   diff.c    --diff of two results
  *   main.c    the command line
  *
@@ -55,6 +56,22 @@ extern const char *const st_name[ST_NR];
 enum fail_kind { FK_ASSERT, FK_TIMEOUT, FK_MISSING, FK_CRASH, FK_OTHER, FK_SPLAT, FK_NR };
 extern const char *const fk_name[FK_NR];
 
+/*
+ * One behaviour a row documents that this kernel showed, where upstream changed the
+ * behaviour without a capability to tell the variants apart (conformance/pm_test.h
+ * PM_DRIFT_SEEN): what changed, what the kernel did, the upstream commit behind it.
+ */
+struct drift { const char *what, *seen, *commit; };
+
+/*
+ * A run's drift per <what>, each behaviour seen with the number of tests that showed it
+ * (drift.c): built from the tests of a run, or read back from results.json by --diff;
+ * recorded is false for a results.json from before drift was recorded.
+ */
+struct drift_seen { const char *seen, *commit; int tests; };
+struct drift_what { const char *what; struct drift_seen *seen; size_t nseen; };
+struct drift_tally { struct drift_what *w; size_t nw; bool recorded; };
+
 struct test {
 	char *name;
 	enum status st;
@@ -67,6 +84,8 @@ struct test {
 	 */
 	const char *started;
 	const struct row *row;	/* the behaviour row it counts for, if any */
+	struct drift *drift;	/* distinct drift lines it logged, first seen first */
+	size_t ndrift;
 };
 
 /*
@@ -118,6 +137,7 @@ struct run {
 	size_t nrows, nunlisted;
 	json_t *row_index;	/* id -> position in rows */
 	int row_count[RS_NR];
+	struct drift_tally drift;	/* the tests' drift per <what> */
 };
 
 static inline bool failing(int st) { return st == ST_FAIL || st == ST_XPASS; }
@@ -150,6 +170,7 @@ const char *jstr(json_t *o, const char *key);
 const char *or_unknown(const char *s);
 
 /* ktap.c */
+bool is_location(const char *l);
 void scan_run(struct run *r);
 void load_caps(struct run *r);
 char *exit_str(const struct binary *b);
@@ -160,8 +181,21 @@ void tally_rows(struct run *r);
 
 /* output.c */
 int report(const char *dir);
+void md_cell(FILE *f, const char *s);
 char *test_id(const struct binary *b, const struct test *t);
 void put_short(const char *prefix, const char *s, size_t max);
+
+/* drift.c */
+int drift_parse(const char *diag, struct drift *d);
+void drift_add(struct drift **v, size_t *n, const struct drift *d);
+void drift_tally_run(const struct run *r, struct drift_tally *dt);
+json_t *drift_json_test(const struct test *t);
+json_t *drift_json_run(const struct drift_tally *dt);
+size_t drift_nseen(const struct drift_tally *dt);
+int drift_load(json_t *root, struct drift_tally *dt);
+char *drift_text(const struct test *t);
+void drift_markdown(const struct drift_tally *dt, FILE *f);
+void drift_diff(const struct drift_tally *o, const struct drift_tally *n);
 
 /* diff.c */
 int diff(const char *old_arg, const char *new_arg);

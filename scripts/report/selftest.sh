@@ -370,6 +370,103 @@ run --diff badrows.json run-rows
 check "diff of results with corrupt rows exits 2" is "$rc" 2
 check "diff of results with corrupt rows: one clear line" has err.txt '"rows" is not an array'
 
+
+# ---- upstream drift: "drift <what>: <seen> (<commit>)" lines (conformance/pm_test.h PM_DRIFT_SEEN)
+drift_of() {						# FILE ID DRIFT-JSON: the test's "drift", exactly
+	jqt "$1" --arg id "$2" --argjson d "$3" '[.tests[] | select(.id == $id)] | length == 1 and .[0].drift == $d'
+}
+EEXIST='{"what": "gmem_bind_overlap", "seen": "EEXIST", "commit": "06ba195f136a, v7.2; 6.12.118"}'
+EINVAL='{"what": "gmem_bind_overlap", "seen": "EINVAL", "commit": "a7800aa80ea4, v6.8"}'
+run run-drift
+check "run-drift exits 1 (its crashed binary, not its drift)" is "$rc" 1
+check "run-drift: last stdout line" is "$(tail -n 1 out.txt)" "6 passed, 1 failed, 1 skipped"
+R=run-drift/results.json
+check "drift: format and version unchanged" jqt $R '.format == "privmem-results" and .version == 1'
+check "drift: a line logged three times is one entry" drift_of $R \
+	memslot.memslot_overlap_test.memslot_overlap.swprot_vm.gmem_range_overlap_einval "[$EEXIST]"
+check "drift: several per test, in order; parentheses in seen and commit" drift_of $R \
+	memslot.memslot_overlap_test.memslot_overlap.swprot_vm.punch_hole_reads "[$EEXIST,
+	{\"what\": \"punch_hole_reads\", \"seen\": \"zeroes\", \"commit\": \"0123456789ab (v6.9-rc1)\"},
+	{\"what\": \"mmap_flags\", \"seen\": \"PROT_READ (not PROT_WRITE)\", \"commit\": \"fedcba987654, v6.10\"}]"
+check "drift: on an XFAIL test" drift_of $R memslot.memslot_overlap_test.memslot_overlap.swprot_vm.known_bug "[$EEXIST]"
+check "drift: the crashed binary's missing entry has the running test's" drift_of $R \
+	memslot.memslot_multi_test.memslot_multi_test.missing_2 "[$EINVAL]"
+check "drift: nested plain TAP: a result takes the drift before it, not the preamble's" drift_of $R wrapped.nested_drift_test.nest.default.one "[$EEXIST]"
+check "drift: no location, no parentheses, not \"drift \", empty or unbalanced parts: ignored" jqt $R \
+	'.tests[] | select(.name == "memslot_overlap.swprot_vm.gpa_overlap_front_eexist") | has("drift") | not'
+check "drift: no key on the tests without any" jqt $R '[.tests[] | select(has("drift")) | .drift | length > 0] | all'
+check "drift: tests with drift" jqt $R '[.tests[] | select(has("drift"))] | length == 6'
+check "drift: one entry per behaviour, those of a what together, tests counted once each" jqt $R '.drift == [
+	{what: "gmem_bind_overlap", seen: "EINVAL", commit: "a7800aa80ea4, v6.8", tests: 2},
+	{what: "gmem_bind_overlap", seen: "EEXIST", commit: "06ba195f136a, v7.2; 6.12.118", tests: 4},
+	{what: "punch_hole_reads", seen: "zeroes", commit: "0123456789ab (v6.9-rc1)", tests: 1},
+	{what: "mmap_flags", seen: "PROT_READ (not PROT_WRITE)", commit: "fedcba987654, v6.10", tests: 1}]'
+check "drift: a run without drift lines has \"drift\": [] and no test drift" jqt run-new/results.json \
+	'.drift == [] and ([.tests[] | has("drift")] | any | not)'
+# The same run with its drift lines removed: only the drift fields (and the crash reason,
+# which quotes the output of the test that was running) differ.
+cp -R "$here/testdata/run-drift" run-nodrift
+find run-nodrift -name '*.ktap' -exec sed -i '/:drift /d' {} +
+run run-nodrift
+check "drift changes nothing else: same exit" is "$rc" 1
+check "drift changes nothing else: same results.json" jqt $R --slurpfile o run-nodrift/results.json \
+	'del(.drift, .tests[].drift, .tests[].reason, .run.dir) == ($o[0] | del(.drift, .tests[].reason, .run.dir))'
+M=run-drift/summary.md
+drift_table() { awk '/^## Drift/ { on = 1; next } on && /^## / { exit } on && /^[|]/' "$1"; }	# FILE
+check "summary.md: drift section, one line per behaviour" is "$(drift_table $M)" \
+"| What | Seen | Commit | Tests |
+| --- | --- | --- | ---: |
+| gmem_bind_overlap | EINVAL | a7800aa80ea4, v6.8 | 2 |
+| gmem_bind_overlap | EEXIST | 06ba195f136a, v7.2; 6.12.118 | 4 |
+| punch_hole_reads | zeroes | 0123456789ab (v6.9-rc1) | 1 |
+| mmap_flags | PROT_READ (not PROT_WRITE) | fedcba987654, v6.10 | 1 |"
+check "summary.md: drift section title" has $M "## Drift (upstream changed a behaviour without a capability)"
+check "summary.md: no drift section without drift" lacks run-nodrift/summary.md "## Drift"
+check "summary.md: no drift section in run-new" lacks run-new/summary.md "## Drift"
+J=run-drift/junit.xml
+check "drift junit.xml is well-formed" xml_ok $J
+check "junit.xml: a passing test's drift in system-out" has $J \
+	'<system-out>drift gmem_bind_overlap: EEXIST (06ba195f136a, v7.2; 6.12.118)</system-out>'
+check "junit.xml: several drift lines" has $J 'drift mmap_flags: PROT_READ (not PROT_WRITE) (fedcba987654, v6.10)</system-out>'
+check "junit.xml: XFAIL reason, then its drift" is "$(grep -A1 '<system-out>XFAIL: known deviation' $J)" \
+"      <system-out>XFAIL: known deviation: tdx-no-shared-fault
+drift gmem_bind_overlap: EEXIST (06ba195f136a, v7.2; 6.12.118)</system-out>"
+check "junit.xml: a passing test without drift stays empty" has $J \
+	'<testcase classname="memslot.memslot_overlap_test.memslot_overlap.swprot_vm" name="gpa_overlap_front_eexist"/>'
+check "junit.xml: no drift, no system-out" lacks run-new/junit.xml "<system-out>drift"
+
+# ---- --diff of drift: listed, never a failure
+run run-drift-old
+run --diff run-drift-old run-drift
+check "drift diff exits 0 (drift is no failure)" is "$rc" 0
+check "drift diff: what: OLD -> NEW" is "$(section out.txt 'drift changed (3):')" \
+"  gmem_bind_overlap: EINVAL (a7800aa80ea4, v6.8) -> EINVAL (a7800aa80ea4, v6.8) + EEXIST (06ba195f136a, v7.2; 6.12.118)
+  mmap_flags: not seen -> PROT_READ (not PROT_WRITE) (fedcba987654, v6.10)
+  slot_delete_flush: deferred (aaaaaaaaaaaa, v6.7) -> not seen"
+check "drift diff: no new failures, one still failing" has out.txt "still failing: 1"
+check "drift diff: last line" is "$(tail -n 1 out.txt)" \
+	"0 new failures, 0 fixed, 0 newly skipped, 0 no longer skipped, 0 added, 0 removed"
+run --diff run-drift run-drift
+check "drift diff of a run with itself: no changes" has out.txt "drift changed: none"
+run --diff run-nodrift run-drift
+check "drift diff: all drift new against a run without any" has out.txt \
+	"  punch_hole_reads: not seen -> zeroes (0123456789ab (v6.9-rc1))"
+check "drift diff: exit from failures only" is "$rc" 0
+jq 'del(.drift)' run-drift-old/results.json >older.json
+run --diff older.json run-drift
+check "drift diff against results from before drift: says so" has out.txt \
+	"drift: not compared (no drift record in the old results)"
+check "drift diff against results from before drift: exits 0" is "$rc" 0
+run --diff older.json older.json
+check "drift diff of two results from before drift: silent" lacks out.txt "drift"
+jq '.drift = 5' run-drift/results.json >baddrift.json
+run --diff run-drift baddrift.json
+check "diff of results with corrupt drift exits 2" is "$rc" 2
+check "diff of results with corrupt drift: one clear line" has err.txt '"drift" is not an array'
+jq '.drift[0].tests = "two"' run-drift/results.json >baddrift.json
+run --diff baddrift.json run-drift
+check "diff of results with a malformed behaviour exits 2" is "$rc" 2
+
 if [ $failed -ne 0 ]; then
 	echo "selftest: $failed of $n checks failed"
 	exit 1
