@@ -61,7 +61,7 @@ DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
 	fonts-dejavu-core bsdextrautils \
 	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio patch util-linux \
-	libcap-dev
+	libcap-dev uuid-dev
 
 CC := gcc
 WARN := -Wall -Wextra -Werror

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Build (or reuse) the lab kernel: a bzImage from Debian's linux-source-6.12 (or a kernel
-# tree) with x86_64_defconfig + platforms/lab-kernel.config, for booting under QEMU TCG.
+# Build (or reuse) the lab kernel: a bzImage from Debian's linux-source-6.12 (--source 7.3:
+# linux-source-7.3 from experimental, scripts/lab-source.sh; or a kernel tree) with x86_64_defconfig + platforms/lab-kernel.config, for booting under QEMU TCG.
 #
-#   scripts/lab-kernel.sh [--kdir DIR] [--cache DIR] [--jobs N] [--kasan] [--patch FILE]
+#   scripts/lab-kernel.sh [--source SERIES] [--kdir DIR] [--cache DIR] [--jobs N] [--kasan] [--patch FILE]
 #
 # The build is cached outside the clone, keyed by the source and the config fragment(s):
 #   ${PRIVMEM_CACHE:-/var/cache/privmem}/kernel-<source>[-kasan]-<hash>/{bzImage,config,info}
@@ -24,6 +24,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+series=6.12
 fragments=("$top/platforms/lab-kernel.config")
 jobs=$(nproc)
 kdir="" patchfile="" kasan=0
@@ -33,6 +34,7 @@ die() { echo "$me: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kdir) [ $# -ge 2 ] || die "--kdir wants a kernel tree"; kdir=$2; shift ;;
+	--source) [ $# -ge 2 ] || die "--source wants a series (6.12, 7.3)"; series=$2; shift ;;
 	--cache) [ $# -ge 2 ] || die "--cache wants a directory"; cache=$2; shift ;;
 	--jobs) [ $# -ge 2 ] || die "--jobs wants a number"; jobs=$2; shift ;;
 	--kasan) kasan=1 ;;
@@ -46,7 +48,7 @@ case "$jobs" in ''|*[!0-9]*|0) die "--jobs wants a positive number" ;; esac
 [ "$kasan" = 0 ] || fragments+=("$top/platforms/lab-kernel-kasan.config")
 for f in "${fragments[@]}"; do [ -r "$f" ] || die "$f missing"; done
 if [ -n "$patchfile" ]; then
-	[ -z "$kdir" ] || die "--patch applies to the linux-source-6.12 tree, not to --kdir (patch your tree instead)"
+	[ -z "$kdir" ] || die "--patch applies to a linux-source tree, not to --kdir (patch your tree instead)"
 	[ -r "$patchfile" ] && [ -s "$patchfile" ] || die "--patch $patchfile: no such (non-empty) file"
 	patchfile=$(cd "$(dirname "$patchfile")" && pwd)/$(basename "$patchfile")
 fi
@@ -64,8 +66,14 @@ if [ -n "$kdir" ]; then
 	srcid="tree-$(make -s -C "$src" kernelversion 2>/dev/null || echo unknown)"
 	keysrc=$src
 else
-	[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12, or pass --kdir)"
-	srcid="debian-$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || echo unknown)"
+	if [ "$series" = 6.12 ]; then
+		[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12, or pass --kdir)"
+		srcid="debian-$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || echo unknown)"
+	else
+		{ read -r tarball; read -r ver; } < <("$top/scripts/lab-source.sh" "$series") && [ -r "$tarball" ] ||
+			die "no linux-source-$series tarball"
+		srcid="debian-$ver"
+	fi
 	keysrc=$srcid
 	src=$cache/src-$srcid$variant	# the KASAN lane has its own, so both lanes can build at once
 fi
@@ -139,7 +147,7 @@ if [ ! -e "$src/.privmem-extracted" ]; then
 	echo "$me: extracting $tarball into $src" >&2
 	rm -rf "$src" "$src.tmp" && mkdir -p "$src.tmp" || die "cannot create $src.tmp"
 	tar -xJf "$tarball" -C "$src.tmp" >"$cache/extract.log" 2>&1 || die "extracting $tarball failed, see $cache/extract.log"
-	mv "$src.tmp/linux-source-6.12" "$src" && rmdir "$src.tmp" && touch "$src/.privmem-extracted" ||
+	mv "$src.tmp/linux-source-$series" "$src" && rmdir "$src.tmp" && touch "$src/.privmem-extracted" ||
 		die "cannot move the source into $src"
 fi
 restore_source

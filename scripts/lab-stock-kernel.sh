@@ -1,19 +1,38 @@
 #!/bin/bash
 # Unpack a Debian stock kernel for the lab, without installing it on this machine:
-#   scripts/lab-stock-kernel.sh 6.1
-# downloads the newest linux-image-6.1.*-amd64 package (apt-get download, from this
-# machine's configured Debian mirror), unpacks it with dpkg-deb into
-#   ${PRIVMEM_CACHE:-/var/cache/privmem}/stock-<package version>/{vmlinuz,modules/}
+#   scripts/lab-stock-kernel.sh 6.1     # bookworm's newest linux-image-6.1.0-N-amd64 (this
+#                                       # machine's apt sources)
+#   scripts/lab-stock-kernel.sh 7.2     # sid's newest 7.2.N amd64 kernel: linux-binary-*
+#                                       # (vmlinuz), linux-modules-*, linux-base-* (config),
+#                                       # through the private apt config of scripts/lib/debian-apt.sh
+# unpacks it with dpkg-deb into
+#   ${PRIVMEM_CACHE:-/var/cache/privmem}/stock-<package>-<version>/{vmlinuz,modules/,release,config}
 # and prints that directory. Cached. Exit 0, or 1 with one line saying why.
 set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 me=lab-stock-kernel
 die() { echo "$me: $*" >&2; exit 1; }
-[ $# -eq 1 ] || die "usage: $0 6.1"
-[ "$1" = 6.1 ] || die "only Debian's 6.1 stock kernel is known, not '$1'"
-pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | cut -d' ' -f1 | sort -V | tail -n 1)
-[ -n "$pkg" ] || die "no linux-image-6.1.0-*-amd64 package known to apt (apt-get update?)"
-ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+[ $# -eq 1 ] || die "usage: $0 6.1|7.2"
+series=$1
+case "$series" in
+6.1)
+	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null | cut -d' ' -f1 | sort -V | tail -n 1)
+	[ -n "$pkg" ] || die "no linux-image-6.1.0-*-amd64 package known to apt (apt-get update?)"
+	ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	pkgs=$pkg ;;
+7.*)
+	# shellcheck source=lib/debian-apt.sh
+	. "$top/scripts/lib/debian-apt.sh"
+	mkdir -p "$cache" || die "cannot create $cache (run as root, or set PRIVMEM_CACHE)"
+	debian_apt_update || exit 1
+	# Since 7.2 linux-image-* is a metapackage: the image is linux-binary-*, the modules and the
+	# config come in their own packages.
+	pkg=$(debian_apt_newest "linux-binary-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-amd64") || die "sid has no stock $series amd64 kernel"
+	ver=$(debian_apt_version "$pkg") || exit 1
+	pkgs="$pkg ${pkg/binary/modules} ${pkg/binary/base}" ;;
+*) die "stock kernels known: 6.1 (bookworm), 7.x (sid), not '$series'" ;;
+esac
 out=$cache/stock-$pkg-$ver
 if [ -r "$out/vmlinuz" ]; then
 	echo "$out"
@@ -22,11 +41,24 @@ fi
 mkdir -p "$cache" || die "cannot create $cache (run as root, or set PRIVMEM_CACHE)"
 tmp=$out.tmp
 rm -rf "$tmp" && mkdir -p "$tmp/deb" "$tmp/x" || die "cannot create $tmp"
-(cd "$tmp/deb" && apt-get download -q "$pkg" >"$tmp/download.log" 2>&1) || die "apt-get download $pkg failed, see $tmp/download.log"
-dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x" || die "cannot unpack $pkg"
-rel=$(ls "$tmp/x/lib/modules" 2>/dev/null | head -n 1)
-[ -n "$rel" ] && [ -r "$tmp/x/boot/vmlinuz-$rel" ] || die "$pkg has no /boot/vmlinuz or modules"
-mkdir -p "$out.new" && mv "$tmp/x/boot/vmlinuz-$rel" "$out.new/vmlinuz" &&
-	mv "$tmp/x/lib/modules/$rel" "$out.new/modules" && echo "$rel" >"$out.new/release" || die "cannot move $pkg into place"
+for p in $pkgs; do
+	if [ "$series" = 6.1 ]; then
+		(cd "$tmp/deb" && apt-get download -q "$p" >>"$tmp/download.log" 2>&1) || die "apt-get download $p failed, see $tmp/download.log"
+		deb=$(ls "$tmp"/deb/"$p"_*.deb)
+	else
+		deb=$(debian_apt_download "$p") || exit 1
+	fi
+	dpkg-deb -x "$deb" "$tmp/x" || die "cannot unpack $p"
+done
+# bookworm: /lib/modules/<rel> and /boot/vmlinuz-<rel>; 7.x: /usr/lib/modules/<rel>/{vmlinuz,config}.
+mods=$(ls -d "$tmp"/x/lib/modules/* "$tmp"/x/usr/lib/modules/* 2>/dev/null | head -n 1)
+rel=$(basename "$mods" 2>/dev/null)
+img=$tmp/x/boot/vmlinuz-$rel config=$tmp/x/boot/config-$rel
+[ -r "$img" ] || img=$mods/vmlinuz
+[ -r "$config" ] || config=$mods/config
+[ -n "$rel" ] && [ -r "$img" ] && [ -d "$mods/kernel" ] || die "$pkgs hold no vmlinuz or modules"
+mkdir -p "$out.new" && mv "$img" "$out.new/vmlinuz" || die "cannot move $pkg into place"
+[ ! -r "$config" ] || mv "$config" "$out.new/config"
+mv "$mods" "$out.new/modules" && echo "$rel" >"$out.new/release" || die "cannot move $pkg into place"
 rm -rf "$tmp" "$out" && mv "$out.new" "$out" || die "cannot move $pkg into $out"
 echo "$out"

@@ -5,10 +5,10 @@
 #     pre_fault_memory_test private_mem_conversions_test private_mem_kvm_exits_test
 #   mm: memfd_secret        memfd: memfd_test
 #
-#   scripts/upstream-selftests.sh [--src TREE] [--jobs N] OUTDIR
+#   scripts/upstream-selftests.sh [--src TREE | --series SERIES] [--jobs N] OUTDIR
 #
-# Source: the kernel tree TREE, or else Debian's linux-source-6.12 tarball
-# ($LINUX_SOURCE_TARBALL), of which only what the build needs is extracted into OUTDIR/work.
+# Source: the kernel tree TREE, or else Debian's linux-source-SERIES tarball (6.12 by default:
+# $LINUX_SOURCE_TARBALL; 7.2, 7.3: scripts/lab-source.sh), of which only what the build needs is extracted into OUTDIR/work.
 # Nothing is written into TREE (it may be the kept source of an out-of-tree kernel build,
 # which must stay clean): the uapi headers come from `make O=OUTDIR/work/hdr headers`, the KVM
 # and memfd tests are built with OUTPUT= in OUTDIR/work, and mm (whose Makefile generates files
@@ -22,10 +22,13 @@
 set -u
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 jobs=$(nproc 2>/dev/null || echo 1)
-recipe=1
+recipe=3
 me=upstream-selftests
 KVM_TESTS="guest_memfd_test set_memory_region_test pre_fault_memory_test
 	private_mem_conversions_test private_mem_kvm_exits_test"
+# Built when the tree has them (vm_types_test: 7.3).
+KVM_OPTIONAL="vm_types_test"
+series=6.12
 
 die() { echo "$me: $*" >&2; exit 1; }
 # The version a tree's Makefile names (what `make kernelversion` says, without running make there).
@@ -34,13 +37,14 @@ srcarg=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--src) [ $# -ge 2 ] || die "--src wants a kernel tree"; srcarg=$2; shift 2 ;;
+	--series) [ $# -ge 2 ] || die "--series wants a kernel series (6.12, 7.2, 7.3)"; series=$2; shift 2 ;;
 	--jobs) [ $# -ge 2 ] || die "--jobs wants a number"; jobs=$2; shift 2 ;;
 	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option $1 (try --help)" ;;
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || die "usage: $0 [--src TREE] [--jobs N] OUTDIR"
+[ $# -eq 1 ] || die "usage: $0 [--src TREE | --series SERIES] [--jobs N] OUTDIR"
 case "$jobs" in ''|*[!0-9]*|0) die "--jobs wants a positive number" ;; esac
 for t in make gcc readelf strip sha256sum; do command -v $t >/dev/null || die "$t missing: run 'make deps'"; done
 [ -r /usr/include/sys/capability.h ] || die "libcap-dev missing (memfd_secret needs it): run 'make deps'"
@@ -72,7 +76,10 @@ if [ -n "$srcarg" ]; then
 version=$version
 hash=$hash"
 else
-	[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12, or pass --src)"
+	if [ "$series" != 6.12 ]; then
+		tarball=$("$(dirname "$0")/lab-source.sh" "$series" | head -n 1) || die "no linux-source-$series"
+	fi
+	[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-$series, or pass --src)"
 	key="source=tarball $tarball $(stat -c '%s %Y' "$tarball")"
 fi
 key="recipe=$recipe
@@ -86,6 +93,11 @@ list() {
 			[ -r "$src/tools/testing/selftests/kvm/$d$t.c" ] && { echo "$t kvm/$d$t"; continue 2; }
 		done
 		echo "$t kvm/$t"	# missing: the build says so
+	done
+	for t in $KVM_OPTIONAL; do
+		for d in "" x86_64/ x86/; do
+			[ -r "$src/tools/testing/selftests/kvm/$d$t.c" ] && echo "$t kvm/$d$t"
+		done
 	done
 	echo "memfd_secret mm/memfd_secret"
 	echo "memfd_test memfd/memfd_test"
@@ -106,24 +118,22 @@ rm -rf "$out/kvm" "$out/mm" "$out/memfd" "$out/list" "$out/info" "$work/hdr" "$w
 	die "cannot clear $out"
 mkdir -p "$work/build/kvm" "$work/build/mm" "$work/build/memfd" || die "cannot create $work/build"
 
-# Only what `make headers` and the three selftest directories need.
+# Only what `make headers` and the selftests need (all of selftests/: the KVM tests of 7.x
+# include the cgroup and clone3 ones, and their vfio library the driver headers it links to).
 PARTS="Makefile Kbuild Kconfig scripts include arch/x86 usr mm/*.h
-	tools/include tools/arch/x86/include tools/build tools/lib tools/scripts
-	tools/testing/selftests/lib.mk tools/testing/selftests/kselftest.h
-	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/kselftest
-	tools/testing/selftests/kvm tools/testing/selftests/rseq tools/testing/selftests/mm
-	tools/testing/selftests/memfd tools/testing/selftests/x86"
+	tools/include tools/arch/x86/include tools/build tools/lib tools/scripts tools/testing/selftests
+	drivers/dma/ioat/*.h drivers/dma/idxd/*.h drivers/net/ethernet/intel/igb/*.h"
 if [ -z "$srcarg" ]; then
-	src=$work/linux-source-6.12
+	src=$work/linux-source-$series
 	origin=$tarball
 	if [ "$(cat "$src/.privmem-extracted" 2>/dev/null)" != "$key" ]; then
 		echo "$me: extracting the selftests from $tarball" >&2
 		rm -rf "$src" "$work/extract.tmp" && mkdir -p "$work/extract.tmp" || die "cannot prepare $work"
 		# shellcheck disable=SC2046,SC2086 # PARTS is a word list of patterns
 		tar -xJf "$tarball" -C "$work/extract.tmp" --wildcards \
-			$(for p in $PARTS; do printf 'linux-source-6.12/%s ' "$p"; done) >"$work/extract.log" 2>&1 ||
+			$(for p in $PARTS; do printf 'linux-source-%s/%s ' "$series" "$p"; done) >"$work/extract.log" 2>&1 ||
 			die "extracting from $tarball failed, see $work/extract.log"
-		mv "$work/extract.tmp/linux-source-6.12" "$src" && rmdir "$work/extract.tmp" &&
+		mv "$work/extract.tmp/linux-source-$series" "$src" && rmdir "$work/extract.tmp" &&
 			echo "$key" >"$src/.privmem-extracted" || die "cannot move the extracted tree into $src"
 	fi
 	version=$(kver "$src")
