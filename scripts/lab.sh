@@ -5,14 +5,16 @@
 #   results/<stamp>-lab-<kernel release>/   (caps.json, ktap/, results.json, summary.md, ...)
 #   plus console.log (the whole serial console) and lab.json (kernel, boot and suite times).
 #
-#   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--stock VERSION]
+#   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--source SERIES] [--stock SERIES]
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
 #                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
-# --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1 (Debian's
-# linux-image-6.1 package, unpacked into the cache, never installed), or by default the
-# lab kernel built from linux-source-6.12 (scripts/lab-kernel.sh, cached). --kasan: the same
+# --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1|7.2 (Debian's
+# stock kernel packages, bookworm's or sid's, unpacked into the cache, never installed:
+# scripts/lab-stock-kernel.sh), --source 7.3 (the lab kernel built from Debian's linux-source-7.3,
+# scripts/lab-source.sh), or by default the lab kernel built from linux-source-6.12
+# (scripts/lab-kernel.sh, cached). --kasan: the same
 # with platforms/lab-kernel-kasan.config (KASAN, lockdep, DEBUG_VM; a kernel splat during a
 # binary's run FAILs that binary).
 # --deviations: after the suite, run each deviant-shim deviation marked "lab" (the ones only
@@ -31,7 +33,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${PRIVMEM_BUILD:-$top/build}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" quiet=0 only="" devglob="" kasan="" peers=""
+kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
 per_peer=300
@@ -45,7 +47,8 @@ while [ $# -gt 0 ]; do
 	--kernel) [ $# -ge 2 ] || die "--kernel wants a bzImage"; kernel=$2; shift ;;
 	--modules) [ $# -ge 2 ] || die "--modules wants a /lib/modules/<release> directory"; modules=$2; shift ;;
 	--kdir) [ $# -ge 2 ] || die "--kdir wants a kernel tree"; kdir=$2; shift ;;
-	--stock) [ $# -ge 2 ] || die "--stock wants a version (6.1)"; stock=$2; shift ;;
+	--stock) [ $# -ge 2 ] || die "--stock wants a version (6.1, 7.2)"; stock=$2; shift ;;
+	--source) [ $# -ge 2 ] || die "--source wants a series (6.12, 7.3)"; source=$2; shift ;;
 	--kasan) kasan=--kasan ;;
 	--timeout) [ $# -ge 2 ] || die "--timeout wants seconds"; timeout_s=$2; shift ;;
 	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
@@ -68,16 +71,16 @@ ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries
 
 # ---- the kernel ---------------------------------------------------------------------
 if [ -n "$stock" ]; then
-	[ "$stock" = 6.1 ] || die "--stock knows 6.1 (Debian's linux-image-6.1), not '$stock'"
 	stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock") || die "no stock $stock kernel"
 	kernel=$stockdir/vmlinuz
 	modules=$stockdir/modules
+	kconfig=$stockdir/config	# the stock kernels have no /proc/config.gz
 elif [ -n "$kdir" ]; then
 	# shellcheck disable=SC2086
 	kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir" $kasan) || die "building the lab kernel from $kdir failed"
 elif [ -z "$kernel" ]; then
 	# shellcheck disable=SC2086 # empty or --kasan
-	kernel=$("$top/scripts/lab-kernel.sh" $kasan) || die "building the lab kernel failed"
+	kernel=$("$top/scripts/lab-kernel.sh" ${source:+--source "$source"} $kasan) || die "building the lab kernel failed"
 fi
 [ -r "$kernel" ] || die "kernel $kernel not readable"
 [ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
@@ -104,14 +107,17 @@ for bin in "$build"/conformance/*/*_test; do
 done
 [ -s "$root/privmem/suite.list" ] || die "--only '$only' matches no conformance binary"
 cp "$build/privmem-caps" "$build/privmem-kmsg" "$root/privmem/"
-# Lab deviations ("name area" lines) and the shim that injects them.
+# The kernel config where privmem-caps looks for it when there is no /proc/config.gz.
+[ -z "$kconfig" ] || [ ! -r "$kconfig" ] || { mkdir -p "$root/boot" && cp "$kconfig" "$root/boot/config-$release"; }
+# Lab deviations ("name area binary..." lines: only the binaries that hold a row the deviation
+# targets, kill_binaries) and the shim that injects them.
 : >"$root/privmem/deviations.list"
 if [ -n "$devglob" ]; then
 	cp "$build/deviant.so" "$root/privmem/"
 	PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
-	awk -F'\t' '$3 == "lab" { print $1, $2 }' "$work/shim.list" | while read -r dev area; do
+	awk -F'\t' '$3 == "lab" { print $1 "\t" $2 "\t" $4 }' "$work/shim.list" | while IFS=$'\t' read -r dev area targets; do
 		# shellcheck disable=SC2053
-		[[ $dev == $devglob ]] && echo "$dev $area"
+		[[ $dev == $devglob ]] && echo "$dev $area $(kill_binaries "$area" "$targets")"
 	done >"$root/privmem/deviations.list"
 	[ -s "$root/privmem/deviations.list" ] || die "--deviations '$devglob' matches no lab deviation (PRIVMEM_DEVIATION=list, column 3)"
 fi
@@ -207,9 +213,9 @@ while read -r name rel; do
 	cat /tmp/out
 	echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
 done </privmem/peers.list
-while read -r dev area; do
-	for bin in /privmem/conformance/\$area/*_test; do
-		run deviations/\$dev/ktap \$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
+while read -r dev area bins; do
+	for bin in \$bins; do
+		run deviations/\$dev/ktap /privmem/conformance/\$area/\$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
 	done
 done </privmem/deviations.list
 # With the shim here: prove that a splat while a binary runs fails it, in this guest too.
@@ -236,7 +242,12 @@ t0=$(date +%s.%N)
 # ${PRIVMEM_LAB_TCG:-thread=single}: multi-threaded TCG hit "Oops: int3" in the 6.12 guest while
 # the kernel live-patched its own text (int3-based text_poke); one TCG thread did not.
 # secretmem.enable=1: older kernels (Debian's 6.1) default it to 0, so memfd_secret is ENOSYS there.
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "tcg,${PRIVMEM_LAB_TCG:-thread=single}" -cpu max -smp 2 -m 3G \
+# Two NUMA nodes, a CPU and half the memory each: the NUMA rows (mbind on guest_memfd, page
+# placement by move_pages) need a second node; nothing else changes with it.
+numa="-object memory-backend-ram,id=m0,size=1536M -numa node,nodeid=0,cpus=0,memdev=m0
+      -object memory-backend-ram,id=m1,size=1536M -numa node,nodeid=1,cpus=1,memdev=m1"
+# shellcheck disable=SC2086 # $numa is words on purpose
+timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "tcg,${PRIVMEM_LAB_TCG:-thread=single}" -cpu max -smp 2 -m 3G $numa \
 	-nographic -no-reboot -nodefaults -serial stdio -kernel "$kernel" -initrd "$work/initramfs.gz" \
 	-append "console=ttyS0 panic=-1 quiet secretmem.enable=1" </dev/null >"$console" 2>&1
 qrc=$?
@@ -287,7 +298,7 @@ done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -
 echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
 # Deviations: each one's KTAP is a run of its own (deviations/<name>/), judged by kills.sh.
 : >"$tmp/deviations.txt"
-while read -r dev area; do
+while read -r dev area _; do
 	d=$tmp/deviations/$dev targets=$(awk -F'\t' -v n="$dev" '$1 == n { print $4 }' "$work/shim.list")
 	mkdir -p "$d/ktap" && cp "$tmp/rows.tsv" "$tmp/caps.json" "$d/" 2>/dev/null
 	"$build/privmem-report" "$d" >"$d/report.out" 2>&1
@@ -313,7 +324,7 @@ jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$b
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
 	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
-	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G", boot_s: $boot, suite_s: $suite, total_s: $total,
+	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G, 2 NUMA nodes", boot_s: $boot, suite_s: $suite, total_s: $total,
 	  deviations: ($devs | split("\n") | map(select(. != "") | split(" ")) |
 		{run: length, detected: map(select(.[2] == "detected")) | length,
 		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
