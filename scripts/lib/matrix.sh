@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# The steps of scripts/lab-matrix.sh: build a kernel's peers, run one lab, tabulate the runs,
+# diff neighbours, count. Sourced, not run. Needs: $top, $cache, $build, $results.
+
+# matrix_peers SERIES: the upstream selftests of linux-source-SERIES, built (cached) into
+# $cache/peers-<package version>; prints that directory.
+matrix_peers() {
+	local ver dir
+	ver=$("$top/scripts/lab-source.sh" "$1" | sed -n 2p) && [ -n "$ver" ] || { echo "no linux-source-$1" >&2; return 1; }
+	dir=$cache/peers-$ver
+	"$top/scripts/upstream-selftests.sh" --series "$1" "$dir" >&2 || return 1
+	echo "$dir"
+}
+
+# matrix_lab ENTRY WORK: one MATRIX entry's lab run (retried once when it gives no results),
+# moved into $results; its path goes to WORK/<name>.run, lab.sh's output to WORK/<name>.log
+# (and into the run as lab.log).
+matrix_lab() {
+	local name args series devs attempt rc run dir
+	local -a a
+	IFS='|' read -r name args series devs <<<"$1"
+	dir=$2/$name.results
+	read -ra a <<<"$args"
+	[ ! -s "$2/$name.peers" ] || a+=(--peers "$(cat "$2/$name.peers")")
+	[ "$devs" != yes ] || a+=(--deviations '*')
+	for attempt in 1 2; do
+		rm -rf "$dir"
+		"$top/scripts/lab.sh" --quiet --results "$dir" "${a[@]}" >"$2/$name.log" 2>&1
+		rc=$?
+		run=$(ls -1d "$dir"/*-lab-* 2>/dev/null | grep -v '\.log$' | tail -n 1)
+		[ $rc -le 1 ] && [ -n "$run" ] && break
+		echo "lab run '$name' produced no results (exit $rc: $(tail -n 1 "$2/$name.log")), attempt $attempt of 2" >&2
+		run=""
+	done
+	[ -n "$run" ] || return 1
+	cp "$2/$name.log" "$run/lab.log" && mv "$run" "$results/" && echo "$results/$(basename "$run")" >"$2/$name.run"
+}
+
+# One cell: pass/fail/skip/xfail of a run's tests, all of them or one collection's.
+matrix_cell() {
+	jq -r --arg c "${2:-}" '[.tests[] | select($c == "" or .collection == $c) | .status] as $s |
+		def n(x): $s | map(select(. == x)) | length;
+		"\(n("PASS"))/\(n("FAIL") + n("XPASS"))/\(n("SKIP"))/\(n("XFAIL"))"' "$1/results.json"
+}
+
+# matrix_table RUN...: markdown, area x kernel, then peers, deviations, splat proof, drift.
+matrix_table() {
+	local run area rel peer
+	printf '| area (pass/fail/skip/xfail) |'
+	for run in "$@"; do printf ' %s |' "$(jq -r '.kernel.release' "$run/caps.json")"; done
+	printf '\n|---|'; for run in "$@"; do printf -- '---|'; done; echo
+	for area in $(jq -r '.tests[].collection' "$1/results.json" | sort -u); do
+		printf '| %s |' "$area"
+		for run in "$@"; do printf ' %s |' "$(matrix_cell "$run" "$area")"; done
+		echo
+	done
+	printf '| **total** |'; for run in "$@"; do printf ' **%s** |' "$(matrix_cell "$run")"; done; echo
+	printf '| peers passed (upstream selftests of the same tree) |'
+	for run in "$@"; do
+		printf ' %s |' "$( [ -r "$run/peers.json" ] && jq -r '"\(map(select(.verdict == "pass")) | length)/\(length)"' "$run/peers.json" || echo -)"
+	done
+	printf '\n| lab deviations detected |'
+	for run in "$@"; do
+		printf ' %s |' "$(jq -r 'if .deviations.run > 0 then "\(.deviations.detected)/\(.deviations.run)" else "-" end' "$run/lab.json" 2>/dev/null || echo -)"
+	done
+	printf '\n| injected splat fails vmlib_test |'
+	for run in "$@"; do printf ' %s |' "$(jq -r '.splat_proof // "-" | split(" ")[0]' "$run/lab.json" 2>/dev/null || echo -)"; done
+	printf '\n| drift (upstream change without a capability) |'
+	for run in "$@"; do
+		printf ' %s |' "$(jq -r '[.drift[]? | "\(.what): \(.seen) (\(.commit))"] | if length == 0 then "-" else join("<br>") end' "$run/results.json")"
+	done
+	echo
+	# The peers, one line each.
+	echo
+	printf '| peer |'; for run in "$@"; do printf ' %s |' "$(jq -r '.kernel.release' "$run/caps.json")"; done
+	printf '\n|---|'; for run in "$@"; do printf -- '---|'; done; echo
+	for peer in $(cat "${@/%//peers.json}" 2>/dev/null | jq -r '.[].name' | sort -u); do
+		printf '| %s |' "$peer"
+		for run in "$@"; do
+			printf ' %s |' "$(jq -r --arg p "$peer" 'map(select(.name == $p))[0] // empty |
+				"\(.verdict) \(.seconds // "?")s\(if (.splats // 0) > 0 then ", \(.splats) splat lines" else "" end)"' \
+				"$run/peers.json" 2>/dev/null | grep . || echo -)"
+		done
+		echo
+	done
+	# Deviations not detected, by kernel.
+	for run in "$@"; do
+		[ -s "$run/deviations.txt" ] || continue
+		rel=$(jq -r '.kernel.release' "$run/caps.json")
+		awk -v k="$rel" '$3 != "detected" { print "  " k ": " toupper($3) " " $1 " (" $2 "): " $7 }' "$run/deviations.txt"
+	done
+}
+
+# matrix_diffs OUTDIR RUN...: privmem-report --diff between neighbours, each into
+# OUTDIR/diff-<old>-<new>.txt, one summary line each on stdout.
+matrix_diffs() {
+	local out=$1 prev="" run a b f
+	shift
+	echo
+	echo "Between neighbours (privmem-report --diff):"
+	for run in "$@"; do
+		if [ -n "$prev" ]; then
+			a=$(jq -r '.kernel.release' "$prev/caps.json") b=$(jq -r '.kernel.release' "$run/caps.json")
+			f=$out/diff-$a-$b.txt
+			"$build/privmem-report" --diff "$prev" "$run" >"$f" 2>&1
+			printf -- '- %s -> %s: %s\n' "$a" "$b" "$(grep -E '^(new failures|fixed|newly skipped|no longer skipped|drift changed)' "$f" |
+				sed -E 's/: none$/ 0/; s/ \(([0-9]+)\):?$/ \1/; s/:$//' | paste -sd, | sed 's/,/, /g')"
+		fi
+		prev=$run
+	done
+}
+
+# matrix_json RUN...: the same, for machines.
+matrix_json() {
+	local run
+	for run in "$@"; do
+		jq -n --arg run "$run" --slurpfile r "$run/results.json" --slurpfile c "$run/caps.json" \
+			--slurpfile l "$run/lab.json" --slurpfile p "$( [ -r "$run/peers.json" ] && echo "$run/peers.json" || echo /dev/null)" '
+			{run: $run, release: $c[0].kernel.release, summary: $r[0].summary,
+			 areas: ($r[0].tests | group_by(.collection) | map({key: .[0].collection,
+				value: (group_by(.status) | map({key: .[0].status, value: length}) | from_entries)}) | from_entries),
+			 drift: ($r[0].drift // []), peers: ($p[0] // null),
+			 deviations: $l[0].deviations, splat_proof: $l[0].splat_proof, boot_s: $l[0].boot_s, suite_s: $l[0].suite_s}'
+	done | jq -s '{schema: "privmem-lab-matrix/1", kernels: .}'
+}
+
+# matrix_counts RUN...: "passed failed skipped" as the end line counts them.
+matrix_counts() {
+	local run p=0 f=0 s=0 a b c d e dd dt sp
+	for run in "$@"; do
+		read -r a b c d e < <(jq -r '.summary | "\(.pass) \(.fail) \(.skip) \(.xfail // 0) \(.xpass // 0)"' "$run/results.json")
+		p=$((p + a + d)) f=$((f + b + e)) s=$((s + c))
+		if [ -s "$run/deviations.txt" ]; then
+			dd=$(awk '$3 == "detected"' "$run/deviations.txt" | wc -l) dt=$(wc -l <"$run/deviations.txt")
+			p=$((p + dd)) f=$((f + dt - dd))
+		fi
+		sp=$(jq -r '.splat_proof // ""' "$run/lab.json" 2>/dev/null)
+		[ -z "$sp" ] || { [ "${sp%% *}" = ok ] && p=$((p + 1)) || f=$((f + 1)); }
+	done
+	echo "$p $f $s"
+}
