@@ -108,8 +108,10 @@ run_deviation() {
 		return
 	fi
 	mkdir -p "$out"
+	# Only the binaries that hold a target row (kill_binaries): the verdict is theirs.
 	PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim PRIVMEM_JOBS=1 \
-		"$top/scripts/run.sh" --quiet --only "$area/*" --results "$out" >"$out.log" 2>&1
+		"$top/scripts/run.sh" --quiet --only "$area/@($(kill_binaries "$area" "$targets" | tr " " "|"))" \
+		--results "$out" >"$out.log" 2>&1
 	res=$(newest "$out")
 	if [ -z "$res" ] || [ ! -r "$res/results.json" ]; then
 		echo "$dev $area no-results 0 0 0 $out.log"
@@ -117,7 +119,7 @@ run_deviation() {
 	fi
 	echo "$dev $area $(kill_verdict "$res/results.json" "$targets")"
 }
-export -f run_deviation newest kill_verdict kill_targets_unknown
+export -f run_deviation newest kill_verdict kill_targets_unknown kill_binaries
 export build shim work top
 
 cut -f1 "$work/deviations.host" | xargs -P "$(nproc)" -I{} bash -c 'run_deviation "$1"' _ {} | sort >"$work/deviations.txt"

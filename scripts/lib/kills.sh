@@ -63,3 +63,21 @@ splat_proof_verdict() {
 		then "ok \($f[0].id): \($f[0].reason | split("\n")[0])"
 		else "FAIL \($f | map("\(.id)[\(.kind)]") | join(" ") | if . == "" then "no failure" else . end)" end' "$1"
 }
+
+# kill_binaries AREA "ID ID ...": the binaries (names, space-separated) of conformance/AREA
+# whose sources name a target row: its fixture and its test (TEST_F(fixture, test) and the
+# macros around it), or every binary of AREA when none is found. A deviation is judged only by
+# the rows it targets, so the other binaries would add run time, not verdicts.
+kill_binaries() {
+	local area=$1 id f found=""
+	for f in "$top"/conformance/"$area"/*_test.c; do
+		for id in $2; do
+			if grep -qw -- "${id%%.*}" "$f" && grep -qw -- "${id#*.}" "$f"; then
+				found="$found $(basename "$f" .c)"
+				break
+			fi
+		done
+	done
+	[ -n "$found" ] || found=$(cd "$top/conformance/$area" && ls -- *_test.c | sed 's/\.c$//')
+	echo $found
+}
