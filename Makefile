@@ -237,9 +237,10 @@ mutants: no-sanitize deps conformance tools
 # CI's fixed set: the pristine kernel and mutants the suite must catch, by assertion.
 CI_MUTANTS := gmem-readonly-accepted
 mutants-ci: no-sanitize deps conformance tools
-	@scripts/mutants.sh --expect-caught '$(CI_MUTANTS)'
+	@scripts/mutants.sh --expect-caught $(if $(MUTANTS_BASELINE),--baseline $(MUTANTS_BASELINE)) '$(CI_MUTANTS)'
 
-# Stock 6.1 and the 6.12 lab kernel, one kernel x area table; no FAIL allowed.
+# Stock 6.1 and 7.2, the 6.12 and 7.3 lab kernels (peers beside each): one kernel x area
+# table, diffs between neighbours; no FAIL allowed.
 lab-matrix: no-sanitize deps conformance tools $(SHIM)
 	@scripts/lab-matrix.sh
 

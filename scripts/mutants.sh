@@ -12,7 +12,7 @@
 #   missed   nothing new failed.
 # The peers' verdict per mutant: the upstream tests that failed on it and passed on pristine.
 #
-#   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--list | --index | --check] [GLOB]
+#   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--baseline RUN] [--list | --index | --check] [GLOB]
 #
 # GLOB matches mutant names (the file name without .patch; default '*'; several globs:
 # separated by spaces or commas). --kasan builds and
@@ -24,6 +24,8 @@
 # --expect-caught (CI): every mutant run must be caught and the pristine kernel must FAIL
 # nothing; ends with "N passed, N failed, N skipped" (one per mutant, one for the pristine
 # run) and exits 1 otherwise.
+# --baseline RUN: a lab run of the pristine kernel with the same binaries and peers (CI passes
+# make lab-matrix's 6.12 run) stands for the pristine run instead of booting it again.
 # Writes results/<stamp>-mutants[-kasan]/ (mutants.json, summary.md, base/ and one lab run
 # per mutant); nothing is left there if interrupted. Exit 0 when every mutant was built and
 # judged (whatever its verdict), 1 when one could not be built, 2 on bad input or when the
@@ -39,7 +41,7 @@ top=$PRIVMEM_MUTANTS_TOP
 corpus=$top/conformance/mutants
 results=${RESULTS:-$top/results}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
-kasan=0 glob='*' list=0 expect=0
+kasan=0 glob='*' list=0 expect=0 baseline=""
 die() { echo "privmem mutants: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -49,7 +51,9 @@ while [ $# -gt 0 ]; do
 	--index) list=2 ;;
 	--check) list=3 ;;
 	--expect-caught) expect=1 ;;
-	-h|--help) sed -n '2,30p' "$top/scripts/mutants.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--baseline) [ $# -ge 2 ] && [ -r "$2/results.json" ] || die "--baseline wants a lab run directory (with results.json)"
+		baseline=$(cd "$2" && pwd); shift ;;
+	-h|--help) sed -n '2,32p' "$top/scripts/mutants.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown argument '$1' (try --help)" ;;
 	*) glob=$1 ;;
 	esac
@@ -87,10 +91,20 @@ if [ "$list" = 3 ]; then
 				{ echo "  FAIL  $(basename "$p"): Rows names $id, which conformance/rows.tsv lacks"; bad=1; }
 		done
 	done
-	# The pristine files every patch touches, from the tarball in one pass.
-	files=$(for p in "${mutants[@]}"; do sed -n 's|^+++ b/\([^[:space:]]*\).*|linux-source-6.12/\1|p' "$p"; done | sort -u)
-	# shellcheck disable=SC2086 # one path per word
-	tar -xJf "$tarball" -C "$tmpd" $files 2>"$tmpd/tar.err" || die "cannot extract the touched files: $(head -n 1 "$tmpd/tar.err")"
+	# The pristine files every patch touches: from the lab kernel's kept source when it is there
+	# and those files match its checksums (scripts/lab-kernel.sh), else from the tarball in one pass.
+	rels=$(for p in "${mutants[@]}"; do sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"; done | sort -u)
+	kept=$cache/src-debian-$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null)
+	mkdir -p "$tmpd/linux-source-6.12"
+	if [ -e "$kept/.privmem-sums" ] && [ ! -e "$kept/.privmem-applied" ] &&
+	   (cd "$kept" && for f in $rels; do grep "  $f\$" .privmem-sums || echo "missing  $f"; done | sha256sum -c --quiet) >/dev/null 2>&1; then
+		# shellcheck disable=SC2086 # one path per word
+		(cd "$kept" && cp --parents $rels "$tmpd/linux-source-6.12/") || die "cannot copy the touched files from $kept"
+	else
+		# shellcheck disable=SC2046,SC2086 # one path per word
+		tar -xJf "$tarball" -C "$tmpd" $(printf 'linux-source-6.12/%s ' $rels) 2>"$tmpd/tar.err" ||
+			die "cannot extract the touched files: $(head -n 1 "$tmpd/tar.err")"
+	fi
 	for p in "${mutants[@]}"; do
 		(cd "$tmpd/linux-source-6.12" && patch -p1 --dry-run --forward --batch --silent <"$p") >"$tmpd/patch.out" 2>&1 ||
 			{ echo "  FAIL  $(basename "$p") does not apply to the pristine tree: $(head -n 1 "$tmpd/patch.out")"; bad=1; }
@@ -167,7 +181,16 @@ t0=$(date +%s)
 base_kernel=$("$top/scripts/lab-kernel.sh" $kargs 2>"$tmp/base-build.log") ||
 	die "the pristine lab kernel did not build: $(tail -n 1 "$tmp/base-build.log")"
 say "pristine$variant: $base_kernel"
-rc=$(lab base "$base_kernel")
+if [ -n "$baseline" ]; then
+	# A run of this very kernel with the same binaries (make lab-matrix's), instead of a second boot.
+	[ "$(jq -r .kernel "$baseline/lab.json" 2>/dev/null)" = "$base_kernel" ] ||
+		die "--baseline $baseline is not a lab run of $base_kernel"
+	[ ${#peerargs[@]} = 0 ] || [ -r "$baseline/peers.json" ] || die "--baseline $baseline has no peers.json"
+	mkdir -p "$tmp/base" && cp -a "$baseline" "$tmp/base/" || die "cannot copy $baseline"
+	rc=0
+else
+	rc=$(lab base "$base_kernel")
+fi
 base=$(run_dir base)
 [ -n "$base" ] && [ -r "$base/results.json" ] || die "the pristine lab run gave no results (lab exit $rc): $(tail -n 2 "$tmp/base/lab.out")"
 say "pristine: $(jq -r '.summary | "\(.pass) PASS, \(.fail) FAIL, \(.skip) SKIP"' "$base/results.json") in $(($(date +%s) - t0)) s"
