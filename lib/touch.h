@@ -10,4 +10,10 @@
  */
 int pm_touch(volatile void *addr, bool write);
 
+/*
+ * The same, and what the signal said: its si_code and si_addr (0 and NULL when
+ * the access did not fault), for rows that state how a fault is reported.
+ */
+int pm_touch_info(volatile void *addr, bool write, int *code, void **fault_addr);
+
 #endif

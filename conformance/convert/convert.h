@@ -103,6 +103,7 @@ struct conv {
 	const struct pm_platform *p;
 	struct pm_vm *vm;
 	int fd;
+	uint64_t gmem_flags;		/* KVM_CREATE_GUEST_MEMFD flags (0 unless a test sets them) */
 	struct conv_ctl *ctl;
 	int n;
 	struct pm_vcpu *vcpu[CONV_MAX_VCPUS];
@@ -194,7 +195,7 @@ static inline void conv_setup(struct __test_metadata *_metadata, struct conv *c,
 {
 	ASSERT_GE(CONV_MAX_REGS, nslots);
 	ASSERT_GE(CONV_MAX_VCPUS, n);
-	c->fd = c->p->create_private_mem(c->vm, gmem_size, 0);
+	c->fd = c->p->create_private_mem(c->vm, gmem_size, c->gmem_flags);
 	ASSERT_LE(0, c->fd);
 	for (int i = 0; i < nslots; i++) {
 		struct conv_region *r = &c->reg[i];

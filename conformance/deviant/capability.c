@@ -51,6 +51,12 @@ static const struct shim_dev devs[] = {
 	{ "cap-gmem-init-shared-private", "GUEST_MEMFD_FLAG_INIT_SHARED is accepted and ignored: "
 	  "the memory starts private, host accesses SIGBUS",
 	  .rows = "cap_gmem.init_shared_starts_shared cap_gmem.mmap_flag_maps_file" },
+	{ "cap-gmem-init-shared-withheld", "VMs without the PRIVATE attribute (default VM) neither "
+	  "advertise nor accept INIT_SHARED (EINVAL), as for VMs with private memory",
+	  .rows = "cap_gmem.init_shared_iff_no_private_attribute" },
+	{ "cap-gmem-init-shared-on-private-vm", "VMs with the PRIVATE attribute advertise and accept "
+	  "INIT_SHARED, but the file's memory stays private", .lab = true,
+	  .rows = "cap_gmem.init_shared_iff_no_private_attribute cap_gmem.init_shared_starts_shared" },
 	{ "cap-region2-enotty", "KVM_CAP_USER_MEMORY2 is 1 but KVM_SET_USER_MEMORY_REGION2 is an "
 	  "unknown ioctl (ENOTTY)", .rows = "cap_region2.advertised_plain_slot_works" },
 	{ "cap-region2-hidden", "KVM_CAP_USER_MEMORY2 reads 0 while KVM_SET_USER_MEMORY_REGION2 "
@@ -114,6 +120,14 @@ static long real_ioctl(long fd, unsigned long req, long arg)
 	return shim_real(SC_IOCTL, q);
 }
 
+/* Does VM fd `fd` advertise the PRIVATE memory attribute (private memory tracked per gfn)? */
+static bool private_vm(long fd)
+{
+	long v = real_ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES);
+
+	return v > 0 && (v & KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
 /* KVM_CHECK_EXTENSION, answered by the real kernel and then bent. */
 static bool check_extension(long fd, long cap, long *ret)
 {
@@ -144,6 +158,10 @@ static bool check_extension(long fd, long cap, long *ret)
 			v &= ~(long)GUEST_MEMFD_FLAG_INIT_SHARED;
 		if (vm && shim_is("cap-gmem-flags-extra-bit"))
 			v |= 1L << 2;
+		if (vm && shim_is("cap-gmem-init-shared-withheld") && !private_vm(fd))
+			v &= ~(long)GUEST_MEMFD_FLAG_INIT_SHARED;
+		if (vm && v && shim_is("cap-gmem-init-shared-on-private-vm") && private_vm(fd))
+			v |= (long)GUEST_MEMFD_FLAG_INIT_SHARED;
 		break;
 	case KVM_CAP_USER_MEMORY2:
 		if (shim_is("cap-region2-hidden"))
@@ -194,10 +212,16 @@ static bool kvm_ioctl(long a[SHIM_NARGS], long *ret)
 	    vm_type[a[0]] > 1)
 		return fail(ret, ENOMEM);
 	if (req == KVM_CREATE_GUEST_MEMFD) {
+		const struct kvm_create_guest_memfd *in = (const void *)a[2];
+		bool init = in && (in->flags & GUEST_MEMFD_FLAG_INIT_SHARED);
+
 		if (shim_is("cap-gmem-create-enotty"))
 			return fail(ret, ENOTTY);
-		if (shim_is("cap-gmem-init-shared-private") && a[2]) {
-			g = *(const struct kvm_create_guest_memfd *)a[2];
+		if (init && shim_is("cap-gmem-init-shared-withheld") && !private_vm(a[0]))
+			return fail(ret, EINVAL);
+		if (init && (shim_is("cap-gmem-init-shared-private") ||
+			     (shim_is("cap-gmem-init-shared-on-private-vm") && private_vm(a[0])))) {
+			g = *in;
 			g.flags &= ~GUEST_MEMFD_FLAG_INIT_SHARED;
 			a[2] = (long)&g;
 		}

@@ -9,6 +9,7 @@
 #include <linux/falloc.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "shim.h"
 
@@ -40,12 +41,24 @@ static const struct shim_dev devs[] = {
 	{ "conv-shared-discards-private", "converting to shared also frees the range's guest_memfd pages",
 	  .lab = true,
 	  .rows = "conv_views.round_trip_keeps_both_views "
+		  "conv_punch.shared_page_punch_shows_when_private_again "
+		  "conv_gmem_only.guest_one_memory_across_conversions" },
+	{ "conv-private-discards", "converting to private frees the range's guest_memfd pages "
+	  "(the data a gmem-only slot showed while shared, or the old private data, is lost)",
+	  .lab = true,
+	  .rows = "conv_gmem_only.guest_one_memory_across_conversions "
+		  "conv_views.round_trip_keeps_both_views "
 		  "conv_punch.shared_page_punch_shows_when_private_again" },
+	{ "conv-gmem-only-shared-host-faultable", "converting a range to shared makes the "
+	  "host mapping of its private (MMAP without INIT_SHARED) guest_memfd fault in fresh "
+	  "pages instead of SIGBUS", .lab = true,
+	  .rows = "conv_gmem_only.host_sigbus_in_every_attribute_state" },
 	{ "conv-punch-noop", "PUNCH_HOLE on a guest_memfd returns 0 and frees nothing",
 	  .lab = true,
 	  .rows = "conv_punch.private_holes_read_zero_rest_kept "
 		  "conv_punch.shared_page_punch_shows_when_private_again "
-		  "conv_race.punch_private_while_vcpus_write_read" },
+		  "conv_race.punch_private_while_vcpus_write_read "
+		  "conv_gmem_only.guest_one_memory_across_conversions" },
 	{ "conv-punch-shifted", "PUNCH_HOLE on a guest_memfd frees the range one page higher than asked",
 	  .lab = true,
 	  .rows = "conv_punch.private_holes_read_zero_rest_kept "
@@ -111,6 +124,68 @@ static void discard(long vm, uint64_t gpa, uint64_t size)
 	}
 }
 
+/* Host mappings of private (MMAP, not INIT_SHARED) guest_memfds: fd, file offset, where. */
+#define MAX_MAPS 16
+static struct gmem_map {
+	bool used;
+	int fd;
+	uint64_t off, addr, len;
+} maps[MAX_MAPS];
+
+static void track_mmap(long a[SHIM_NARGS], long ret)
+{
+	const struct shim_gmem *g = shim_gmem((int)a[4]);
+
+	if ((void *)ret == MAP_FAILED || !g || !(g->flags & GUEST_MEMFD_FLAG_MMAP) ||
+	    (g->flags & GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].used) {
+			maps[i] = (struct gmem_map){ true, (int)a[4], (uint64_t)a[5], (uint64_t)ret,
+						     (uint64_t)a[1] };
+			return;
+		}
+}
+
+static void untrack_munmap(uint64_t addr, uint64_t len)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used && maps[i].addr < addr + len && addr < maps[i].addr + maps[i].len)
+			maps[i].used = false;
+}
+
+/*
+ * The buggy kernel lets the host fault the converted range: where a host mapping
+ * covers the guest_memfd pages behind [gpa, gpa + size), fresh shared pages.
+ */
+static void make_host_faultable(long vm, uint64_t gpa, uint64_t size)
+{
+	for (int i = 0; i < MAX_BINDINGS; i++) {
+		const struct gmem_binding *b = &bindings[i];
+		uint64_t lo = gpa > b->gpa ? gpa : b->gpa;
+		uint64_t hi = gpa + size < b->gpa + b->size ? gpa + size : b->gpa + b->size;
+
+		if (!b->used || b->vm != vm || lo >= hi)
+			continue;
+		for (int j = 0; j < MAX_MAPS; j++) {
+			const struct gmem_map *m = &maps[j];
+			uint64_t flo = b->off + lo - b->gpa, fhi = b->off + hi - b->gpa;
+			long q[SHIM_NARGS] = { 0 };
+
+			if (!m->used || m->fd != b->fd || fhi <= m->off || flo >= m->off + m->len)
+				continue;
+			flo = flo > m->off ? flo : m->off;
+			fhi = fhi < m->off + m->len ? fhi : m->off + m->len;
+			q[0] = (long)(m->addr + flo - m->off);
+			q[1] = (long)(fhi - flo);
+			q[2] = PROT_READ | PROT_WRITE;
+			q[3] = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED;
+			q[4] = -1;
+			shim_real(SC_MMAP, q);
+		}
+	}
+}
+
 static bool set_attributes(long a[SHIM_NARGS], long *ret)
 {
 	const struct kvm_memory_attributes *in = (const void *)a[2];
@@ -132,10 +207,16 @@ static bool set_attributes(long a[SHIM_NARGS], long *ret)
 		attrs.address += PAGE;
 	} else if (shim_is("conv-neighbour-range")) {
 		attrs.address += attrs.size;
-	} else if (shim_is("conv-shared-discards-private") && !to_private) {
+	} else if ((shim_is("conv-shared-discards-private") && !to_private) ||
+		   (shim_is("conv-private-discards") && to_private)) {
 		*ret = shim_real(SC_IOCTL, a);
 		if (*ret == 0)
 			discard(a[0], in->address, in->size);
+		return true;
+	} else if (shim_is("conv-gmem-only-shared-host-faultable") && !to_private) {
+		*ret = shim_real(SC_IOCTL, a);
+		if (*ret == 0)
+			make_host_faultable(a[0], in->address, in->size);
 		return true;
 	} else {
 		return false;
@@ -180,9 +261,16 @@ static bool before(enum shim_call c, long a[SHIM_NARGS], long *ret)
 
 static void after(enum shim_call c, long a[SHIM_NARGS], long *ret)
 {
+	bool host_faultable = shim_is("conv-gmem-only-shared-host-faultable");
+
 	if (c == SC_IOCTL && a[1] == (long)KVM_SET_USER_MEMORY_REGION2 && *ret == 0 &&
-	    shim_is("conv-shared-discards-private"))
+	    (shim_is("conv-shared-discards-private") || shim_is("conv-private-discards") ||
+	     host_faultable))
 		track_region(a[0], (const void *)a[2]);
+	if (c == SC_MMAP && host_faultable)
+		track_mmap(a, *ret);
+	if (c == SC_MUNMAP && *ret == 0 && host_faultable)
+		untrack_munmap((uint64_t)a[0], (uint64_t)a[1]);
 }
 
 static const struct shim_module convert_module = {

@@ -81,6 +81,10 @@ static const struct shim_dev devs[] = {
 	  .rows = "gmmap_numa.mbind_invalid_mode_einval gmmap_numa.mbind_round_trip" },
 	{ "gmmap-mbind-any-mode",        "mbind() on a guest_memfd mapping accepts an unknown mode",
 	  .rows = "gmmap_numa.mbind_invalid_mode_einval" },
+	{ "gmmap-policy-not-enforced",   "mbind() on a guest_memfd mapping is accepted and reported by "
+	  "get_mempolicy(), but guest_memfd allocates without it", .lab = true,
+	  .rows = "gmmap_numa_private.policy_places_private_allocations "
+		  "gmmap_numa.bind_before_fault_places_pages" },
 	{ "gmmap-policy-scope-flipped",  "a guest_memfd policy is shared across mappings when it should be per-VMA, or vice versa",
 	  .rows = "gmmap_numa.policy_scope_follows_shared_policy" },
 	{ NULL, NULL }
@@ -193,6 +197,22 @@ static struct {
 	unsigned long mask0;
 } policy;
 
+/*
+ * gmmap-policy-not-enforced: the policies mbind() set on guest_memfd mappings, kept
+ * here instead of in the kernel (newest last), and reported back by get_mempolicy().
+ */
+#define MAX_FAKE 16
+static struct {
+	uintptr_t addr;
+	size_t len;
+	int mode;
+	unsigned long mask0;
+} fake[MAX_FAKE];
+static int nr_fake;
+
+static bool fake_mbind(long a[SHIM_NARGS], long *ret);
+static bool fake_get_mempolicy(long a[SHIM_NARGS], long *ret);
+
 /* ---- hooks ----------------------------------------------------------------------------- */
 
 static bool fail(long *ret, int err)
@@ -295,10 +315,52 @@ static bool before(enum shim_call c, long a[SHIM_NARGS], long *ret)
 		if (shim_is("gmmap-mbind-lost") ||
 		    ((a[2] < 0 || a[2] > 64) && shim_is("gmmap-mbind-any-mode")))
 			return ok(ret, 0);
-		return false;
+		return fake_mbind(a, ret);
+	case SC_GET_MEMPOLICY:
+		return fake_get_mempolicy(a, ret);
 	default:
 		return false;
 	}
+}
+
+/* Valid requests only (the kernel keeps answering the invalid ones), on page ranges. */
+static bool fake_mbind(long a[SHIM_NARGS], long *ret)
+{
+	const unsigned long *mask = (const unsigned long *)a[3];
+	int mode = a[2];
+
+	if (!shim_is("gmmap-policy-not-enforced") || mode < MPOL_DEFAULT || mode > MPOL_LOCAL ||
+	    (mode != MPOL_DEFAULT && (!mask || !mask[0])))
+		return false;
+	if (nr_fake == MAX_FAKE)
+		memmove(&fake[0], &fake[1], --nr_fake * sizeof(fake[0]));
+	fake[nr_fake].addr = a[0];
+	fake[nr_fake].len = a[1];
+	fake[nr_fake].mode = mode;
+	fake[nr_fake++].mask0 = mode == MPOL_DEFAULT ? 0 : mask[0];
+	return ok(ret, 0);
+}
+
+static bool fake_get_mempolicy(long a[SHIM_NARGS], long *ret)
+{
+	uintptr_t addr = a[3];
+	int *mode = (int *)a[0];
+	unsigned long *mask = (unsigned long *)a[1];
+
+	if (!(a[4] & MPOL_F_ADDR) || !shim_is("gmmap-policy-not-enforced"))
+		return false;
+	for (int i = nr_fake - 1; i >= 0; i--) {
+		if (addr < fake[i].addr || addr >= fake[i].addr + fake[i].len)
+			continue;
+		if (mode)
+			*mode = fake[i].mode;
+		if (mask && a[2] > 0) {
+			memset(mask, 0, ((size_t)a[2] + 63) / 64 * sizeof(*mask));
+			mask[0] = fake[i].mask0;
+		}
+		return ok(ret, 0);
+	}
+	return false;
 }
 
 static void after_mremap(long a[SHIM_NARGS], long *ret)

@@ -54,6 +54,20 @@ static int shared_policy(int fd, char *why, size_t len)
 	return 0;
 }
 
+/* The placement rows need a second node and a guest_memfd with a shared policy. */
+#define NEED_PLACEMENT(fd) do {						\
+	int __nodes = pm_caps()->numa_nodes, __shared;				\
+	char __why[200];							\
+										\
+	NEED_NUMA();								\
+	if (__nodes < 2)							\
+		SKIP(return, "needs >= 2 NUMA nodes, have %d", __nodes);	\
+	__shared = shared_policy((fd), __why, sizeof(__why));			\
+	ASSERT_LE(0, __shared);							\
+	if (!__shared)								\
+		SKIP(return, "%s", __why);					\
+} while (0)
+
 /* The policy get_mempolicy(MPOL_F_ADDR) reports at `p`: mode, first mask word. */
 static int policy_at(void *p, unsigned long *mask0)
 {
@@ -163,16 +177,7 @@ static int node_of(void *p)
  */
 TEST_F(gmmap_numa, bind_before_fault_places_pages)
 {
-	int nodes = pm_caps()->numa_nodes;
-	char why[200];
-	int shared = shared_policy(self->fd, why, sizeof(why));
-
-	NEED_NUMA();
-	if (nodes < 2)
-		SKIP(return, "needs >= 2 NUMA nodes, have %d", nodes);
-	ASSERT_LE(0, shared);
-	if (!shared)
-		SKIP(return, "%s", why);
+	NEED_PLACEMENT(self->fd);
 	for (int round = 0; round < 2; round++) {
 		unsigned long first = round ? 1 : 2, second = round ? 2 : 1;
 
@@ -184,6 +189,82 @@ TEST_F(gmmap_numa, bind_before_fault_places_pages)
 		for (int pg = 0; pg < 4; pg++)
 			ASSERT_EQ(pg < 2 ? (int)first - 1 : (int)second - 1,
 				  node_of(self->mem + pg * self->page));
+	}
+}
+
+/*
+ * Private memory (MMAP without INIT_SHARED, what VMs with private memory get):
+ * mbind() through a host mapping is how a VMM places guest memory the host can
+ * never fault. mbind needs no fault (mm/mempolicy.c vma_replace_policy ->
+ * kvm_gmem_set_policy), and every guest_memfd allocation, guest fault or
+ * fallocate alike, takes its folio under the shared policy at that index
+ * (7.3 guest_memfd.c kvm_gmem_get_folio: mpol_shared_policy_lookup +
+ * __filemap_get_folio_mpol). The host cannot look at the pages (no move_pages:
+ * they are never mapped), so placement is read from the per-node counters:
+ * guest_memfd folios sit on the unevictable LRU (mapping_set_inaccessible sets
+ * AS_UNEVICTABLE), counted in /sys/devices/system/node/nodeN/meminfo
+ * "Unevictable". 32 MiB allocated under BIND{n} must raise node n's count by at
+ * least 7/8 of that and the other node's by less than 1/8 (per-CPU vmstat and
+ * LRU batching lag by well under 1 MiB on 2 CPUs); then the other way round.
+ */
+#define PRIV_PAGES	8192			/* 32 MiB of 4 KiB pages */
+
+GMMAP_FIXTURE(gmmap_numa_private, PRIV_PAGES, GUEST_MEMFD_FLAG_MMAP);
+
+/* "Node <n> Unevictable: <kB> kB" of node n, or -1. */
+static long node_unevictable_kib(int n)
+{
+	char path[64], line[128];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", n);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		int node;
+		long v;
+
+		if (sscanf(line, "Node %d Unevictable: %ld kB", &node, &v) == 2 && node == n) {
+			kib = v;
+			break;
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+TEST_F(gmmap_numa_private, policy_places_private_allocations)
+{
+	long size_kib = (long)(self->size >> 10), before[2], after[2];
+	unsigned long mask = ~0UL;
+
+	NEED_PLACEMENT(self->fd);
+	ASSERT_EQ(SIGBUS, pm_touch(self->mem, false)) TH_LOG("MMAP without INIT_SHARED is not private");
+	/* Node 1 first: the local node (likely 0) is where a lost policy would put them. */
+	for (int node = 1; node >= 0; node--) {
+		int other = !node;
+
+		ASSERT_EQ(0, fallocate(self->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				       self->size));
+		ASSERT_EQ(0, set_policy(self->mem, self->size, MPOL_BIND, 1UL << node));
+		ASSERT_EQ(MPOL_BIND, policy_at(self->mem + self->size / 2, &mask));
+		ASSERT_EQ(1UL << node, mask);
+		for (int n = 0; n < 2; n++)
+			ASSERT_LE(0, before[n] = node_unevictable_kib(n));
+		ASSERT_EQ(0, fallocate(self->fd, FALLOC_FL_KEEP_SIZE, 0, self->size));
+		for (int n = 0; n < 2; n++)
+			ASSERT_LE(0, after[n] = node_unevictable_kib(n));
+		if (after[node] - before[node] < size_kib * 7 / 8 ||
+		    after[other] - before[other] >= size_kib / 8)
+			TH_LOG("%ld kB allocated under BIND{%d}: Unevictable node %d +%ld kB, "
+			       "node %d +%ld kB", size_kib, node, node, after[node] - before[node],
+			       other, after[other] - before[other]);
+		ASSERT_LE(size_kib * 7 / 8, after[node] - before[node]);
+		ASSERT_GT(size_kib / 8, after[other] - before[other]);
+		/* A policy does not share anything with the host. */
+		ASSERT_EQ(SIGBUS, pm_touch(self->mem + self->size - self->page, true));
 	}
 }
 
