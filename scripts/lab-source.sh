@@ -25,8 +25,15 @@ fi
 # shellcheck source=lib/debian-apt.sh
 . "$top/scripts/lib/debian-apt.sh"
 mkdir -p "$cache" || die "cannot create $cache (run as root, or set PRIVMEM_CACHE)"
-debian_apt_update || exit 1
-ver=$(debian_apt_version "$pkg") || die "Debian's sid/experimental have no $pkg"
+if ! { debian_apt_update && ver=$(debian_apt_version "$pkg"); }; then
+	# Mirror out of reach, or the series left sid/experimental: the newest cached one (said so).
+	kept=$(ls -1d "$cache"/source-"$pkg"-*/"$pkg".tar.xz 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$kept" ] || die "Debian's sid/experimental have no $pkg and none is cached"
+	echo "$me: sid/experimental offer no $pkg now; using the cached $kept" >&2
+	echo "$kept"
+	basename "$(dirname "$kept")" | sed "s/^source-$pkg-//"
+	exit 0
+fi
 out=$cache/source-$pkg-$ver
 if [ ! -r "$out/$pkg.tar.xz" ]; then
 	deb=$(debian_apt_download "$pkg") || exit 1

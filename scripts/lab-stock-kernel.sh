@@ -25,11 +25,17 @@ case "$series" in
 	# shellcheck source=lib/debian-apt.sh
 	. "$top/scripts/lib/debian-apt.sh"
 	mkdir -p "$cache" || die "cannot create $cache (run as root, or set PRIVMEM_CACHE)"
-	debian_apt_update || exit 1
 	# Since 7.2 linux-image-* is a metapackage: the image is linux-binary-*, the modules and the
-	# config come in their own packages.
-	pkg=$(debian_apt_newest "linux-binary-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-amd64") || die "sid has no stock $series amd64 kernel"
-	ver=$(debian_apt_version "$pkg") || exit 1
+	# config come in their own packages. When the mirror is out of reach or sid has moved on to a
+	# newer series, the newest one in the cache is used (said on stderr).
+	if ! { debian_apt_update && pkg=$(debian_apt_newest "linux-binary-${series//./\\.}\\.[0-9]+\\+deb[0-9]+-amd64") &&
+	       ver=$(debian_apt_version "$pkg"); }; then
+		kept=$(ls -1d "$cache"/stock-linux-binary-"$series".*/vmlinuz 2>/dev/null | sort -V | tail -n 1)
+		[ -n "$kept" ] || die "sid has no stock $series amd64 kernel and none is cached"
+		echo "$me: sid offers no stock $series kernel now; using the cached $(dirname "$kept")" >&2
+		dirname "$kept"
+		exit 0
+	fi
 	pkgs="$pkg ${pkg/binary/modules} ${pkg/binary/base}" ;;
 *) die "stock kernels known: 6.1 (bookworm), 7.x (sid), not '$series'" ;;
 esac
