@@ -24,6 +24,22 @@
 	"memory (upstream mmu.c __rmap_add / tdp_mmu.c kvm_update_page_stats count every leaf "	\
 	"mapping; observed 2026-11 on 6.18.44, pf_taken/pf_fixed also stay 0)"
 
+/*
+ * 7.2.y and 7.3 pre-fault with a root that a concurrent slot deletion obsoleted and never
+ * reload it (fixed upstream by 355323a4dc94, queued for 7.4, not in 7.3-rc7).
+ */
+#define PREFAULT_OBSOLETE_ROOT							\
+	"this kernel lacks 355323a4dc94 \"KVM: x86/mmu: Reload MMU on *every* page pre-fault "	\
+	"attempt/iteration\" (kvm-x86 mmu, linux-next 2026-09-15, for 7.4): "		\
+	"kvm_arch_vcpu_pre_fault_memory() reloads the root once, the slot deletion's fast "	\
+	"zap-all (KVM_X86_QUIRK_SLOT_ZAP_ALL, default VMs) then obsoletes it, and "		\
+	"kvm_tdp_page_prefault() retries RET_PF_RETRY forever (slot gone: "			\
+	"kvm_handle_noslot_fault -> RET_PF_CONTINUE, is_page_fault_stale() -> true) while "	\
+	"holding kvm->srcu, so the deletion's synchronize_srcu() never returns; observed "	\
+	"2026-12 on 7.2.13+deb14-amd64 and 7.3.0-rc7 (lab, kvm_amd: the pre-fault thread "	\
+	"spins 100% in the kernel for 90 s, the sw-protected VM and a default VM with the "	\
+	"quirk disabled pass)"
+
 static const struct pm_known known[] = {
 	{ "kvm_pvm", "mfault_gmem.guest_access_without_exit", PVM_GMEM_VIA_HVA, NULL },
 	{ "kvm_pvm", "mfault_gmem.closed_gmem_fault_exit", PVM_GMEM_VIA_HVA, NULL },
@@ -65,6 +81,8 @@ static const struct pm_known known[] = {
 	  "while holding kvm->srcu, so the deleting thread's synchronize_srcu() and the pre-fault "
 	  "wait on each other until a signal; observed 2026-12 on 6.12.118 (lab, kvm_amd)",
 	  "6.12.*" },
+	{ "kvm_amd", "memslot_race.prefault_vs_slot_delete", PREFAULT_OBSOLETE_ROOT, "7.2.*" },
+	{ "kvm_amd", "memslot_race.prefault_vs_slot_delete", PREFAULT_OBSOLETE_ROOT, "7.3.*" },
 	{ NULL, NULL, NULL, NULL }
 };
 
