@@ -74,10 +74,11 @@ if [ "$table_only" = 0 ]; then
 		[ "$series" = - ] || matrix_peers "$series" >"$work/$name.peers" 2>"$work/$name.peers.log" ||
 			echo "privmem lab-matrix: $name: no peers ($(tail -n 1 "$work/$name.peers.log"))" >&2
 	done
-	# Then the labs, $jobs at a time, the slowest (with deviations) first.
+	# Then the labs, $jobs at a time, the slowest first so the lanes end together: those with
+	# deviations, then the newest kernels (they run the most rows).
 	order=()
-	for entry in "${selected[@]}"; do [ "${entry##*|}" = yes ] && order+=("$entry"); done
-	for entry in "${selected[@]}"; do [ "${entry##*|}" = yes ] || order+=("$entry"); done
+	for ((i = ${#selected[@]} - 1; i >= 0; i--)); do [ "${selected[i]##*|}" = yes ] && order+=("${selected[i]}"); done
+	for ((i = ${#selected[@]} - 1; i >= 0; i--)); do [ "${selected[i]##*|}" = yes ] || order+=("${selected[i]}"); done
 	for entry in "${order[@]}"; do
 		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
 		matrix_lab "$entry" "$work" &
