@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # $top, $cache, $build, $results: set by the caller
 # The steps of scripts/lab-matrix.sh: build a kernel's peers, run one lab, tabulate the runs,
 # diff neighbours, count. Sourced, not run. Needs: $top, $cache, $build, $results.
 
@@ -16,9 +16,9 @@ matrix_peers() {
 # moved into $results; its path goes to WORK/<name>.run, lab.sh's output to WORK/<name>.log
 # (and into the run as lab.log).
 matrix_lab() {
-	local name args series devs attempt rc run dir
+	local name args devs attempt rc run dir
 	local -a a
-	IFS='|' read -r name args series devs <<<"$1"
+	IFS='|' read -r name args _ devs <<<"$1"
 	dir=$2/$name.results
 	read -ra a <<<"$args"
 	[ ! -s "$2/$name.peers" ] || a+=(--peers "$(cat "$2/$name.peers")")
@@ -27,7 +27,7 @@ matrix_lab() {
 		rm -rf "$dir"
 		"$top/scripts/lab.sh" --quiet --results "$dir" "${a[@]}" >"$2/$name.log" 2>&1
 		rc=$?
-		run=$(ls -1d "$dir"/*-lab-* 2>/dev/null | grep -v '\.log$' | tail -n 1)
+		run=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name '*-lab-*' 2>/dev/null | sort | tail -n 1)
 		[ $rc -le 1 ] && [ -n "$run" ] && break
 		echo "lab run '$name' produced no results (exit $rc: $(tail -n 1 "$2/$name.log")), attempt $attempt of 2" >&2
 		run=""
