@@ -24,6 +24,12 @@ KDIR ?=
 # SANITIZE=1: every userspace part built with AddressSanitizer + UndefinedBehaviorSanitizer
 # into build/sanitize/ (the normal build stays in build/); `make check SANITIZE=1` runs
 # scripts/sanitize.sh. Guest code is never instrumented (PM_GUEST, lib/guest.h).
+
+# Build with every CPU unless told otherwise (make -jN, -j1): the conformance collections are
+# independent sub-makes, which take the job count from here (make 4.3 keeps the top level serial).
+ifeq ($(filter -j% j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
 SANITIZE ?=
 BUILD_ROOT := $(CURDIR)/build
 ifeq ($(SANITIZE),)
