@@ -306,6 +306,35 @@ struct pm_watchdog {
 	volatile long round;
 };
 
+/*
+ * In-place conversion (queued upstream for 7.4: shared/private state per page in the
+ * guest_memfd inode, KVM_SET_MEMORY_ATTRIBUTES2 on its fd) sits behind the read-only
+ * module parameter kvm.gmem_in_place_conversion. Rows that check the model without it
+ * (private state only in the VM's attributes, INIT_SHARED file-wide) SKIP when it is on,
+ * printing its value; absent (7.3 and older) or off, they run.
+ */
+static inline const char *pm_gmem_in_place(char *buf, size_t len)
+{
+	FILE *f = fopen("/sys/module/kvm/parameters/gmem_in_place_conversion", "r");
+
+	if (!f)
+		return "absent";
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+#define PM_SKIP_IF_GMEM_IN_PLACE(why) do {						\
+	char __v[8];									\
+	const char *__m = pm_gmem_in_place(__v, sizeof(__v));				\
+											\
+	if (!strcmp(__m, "Y") || !strcmp(__m, "1"))					\
+		SKIP(return, "kvm.gmem_in_place_conversion=%s: shared/private state lives "	\
+		     "in guest_memfd; %s", __m, (why));					\
+} while (0)
+
 static inline void *pm_watchdog_main(void *arg)
 {
 	struct pm_watchdog *w = arg;

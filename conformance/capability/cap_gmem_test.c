@@ -335,9 +335,8 @@ TEST_F(cap_gmem, init_shared_starts_shared)
  * On x86: the default and SEV/SEV-ES VMs MMAP|INIT_SHARED (0x3), sw-protected,
  * SNP and TDX VMs MMAP (0x1); /dev/kvm every flag (0x3). The flag's effect is
  * checked as advertised: INIT_SHARED (with MMAP where offered) creates a file
- * iff INIT_SHARED is offered, else -1/EINVAL. (6.18-7.3; a kernel offering INIT_SHARED
- * next to PRIVATE needs per-page shared state in guest_memfd, a new ABI this row
- * must then learn.)
+ * iff INIT_SHARED is offered, else -1/EINVAL. (6.18-7.3; in-place conversion, kvm.gmem_in_place_conversion, puts per-page shared
+ * state in guest_memfd: with it on, this row SKIPs.)
  */
 TEST_F(cap_gmem, init_shared_iff_no_private_attribute)
 {
@@ -349,6 +348,7 @@ TEST_F(cap_gmem, init_shared_iff_no_private_attribute)
 	if (!self->vm_flags)
 		SKIP(return, "KVM_CAP_GUEST_MEMFD_FLAGS=0x0 on %s: the kernel enumerates no "
 		     "guest_memfd flag", variant->t.name);
+	PM_SKIP_IF_GMEM_IN_PLACE("INIT_SHARED can then sit next to PRIVATE");
 	attrs = pm_check_cap(self->vm_fd, KVM_CAP_MEMORY_ATTRIBUTES);
 	ASSERT_LE(0, attrs);
 	priv = attrs & KVM_MEMORY_ATTRIBUTE_PRIVATE;

@@ -31,7 +31,7 @@
  * In-place conversion (shared/private tracked per page in the guest_memfd inode, queued
  * upstream for 7.4: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd, behind the read-only
  * module parameter kvm.gmem_in_place_conversion) changes both facts: shared pages become
- * host-faultable. With that parameter on, these rows SKIP saying so (gmem_in_place());
+ * host-faultable. With that parameter on, these rows SKIP saying so (PM_SKIP_IF_GMEM_IN_PLACE);
  * without PRIVATE in the VM's KVM_CAP_MEMORY_ATTRIBUTES they SKIP too
  * (CONV_REQUIRE_PRIVATE_ATTR).
  */
@@ -45,20 +45,6 @@
 #define GPA		PM_TEST_GPA
 
 static const struct conv_slot slots[] = { { GPA, 0, GMEM_SIZE } };
-
-/* kvm.gmem_in_place_conversion as the kernel shows it: "Y"/"N", or "absent" (7.3 and older). */
-static const char *gmem_in_place(char *buf, size_t len)
-{
-	FILE *f = fopen("/sys/module/kvm/parameters/gmem_in_place_conversion", "r");
-
-	if (!f)
-		return "absent";
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
 
 FIXTURE(conv_gmem_only) {
 	struct conv c;
@@ -82,14 +68,7 @@ FIXTURE_SETUP(conv_gmem_only)
 	memset(&self->c, 0, sizeof(self->c));
 	self->c.fd = -1;
 	self->map = MAP_FAILED;
-	{
-		char v[8];
-		const char *mode = gmem_in_place(v, sizeof(v));
-
-		if (!strcmp(mode, "Y") || !strcmp(mode, "1"))
-			SKIP(return, "kvm.gmem_in_place_conversion=%s: shared/private state lives in "
-			     "guest_memfd, not in the VM's attributes these rows check", mode);
-	}
+	PM_SKIP_IF_GMEM_IN_PLACE("these rows check the VM's attributes");
 	CONV_REQUIRE_PRIVATE_ATTR(&variant->need);
 	PM_SETUP_VM(&variant->need, self->c.p, self->c.vm);
 	self->c.gmem_flags = variant->need.gmem_flags;
