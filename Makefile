@@ -43,6 +43,27 @@ SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-reco
 else
 $(error SANITIZE must be 1 or empty, got '$(SANITIZE)')
 endif
+# ARCH=arm64: the suite cross-built for arm64 with gcc-aarch64-linux-gnu into build/arm64/ (the
+# collections, privmem-caps, privmem-kmsg, the shim), which the arm64 lab runs (make lab ARCH=arm64).
+# Default: this machine's architecture. The generic VM library is lib/, its per-arch part lib/<arch>/.
+HOST_ARCH := $(patsubst aarch64,arm64,$(shell uname -m))
+ARCH ?= $(HOST_ARCH)
+PM_ARCH := $(patsubst x86,x86_64,$(ARCH))
+ifeq ($(filter x86_64 arm64,$(PM_ARCH)),)
+$(error ARCH must be x86_64 or arm64, got '$(ARCH)')
+endif
+CROSS :=
+ifneq ($(PM_ARCH),$(HOST_ARCH))
+ifneq ($(PM_ARCH)-$(HOST_ARCH),arm64-x86_64)
+$(error cross-building for $(PM_ARCH) on $(HOST_ARCH) is not supported (ARCH=arm64 on x86_64 is))
+endif
+ifneq ($(SANITIZE)$(KDIR),)
+$(error ARCH=arm64 builds take neither SANITIZE nor KDIR (the uapi is linux-source-6.12's arm64 one))
+endif
+CROSS := 1
+CROSS_COMPILE ?= aarch64-linux-gnu-
+BUILD := $(BUILD_ROOT)/$(PM_ARCH)
+endif
 LINUX_SOURCE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 
 ifeq ($(KDIR),)
@@ -69,7 +90,7 @@ DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio patch util-linux \
 	libcap-dev uuid-dev
 
-CC := gcc
+CC := $(CROSS_COMPILE)gcc
 WARN := -Wall -Wextra -Werror
 CFLAGS_COMMON := -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE= -fno-pie $(SAN_FLAGS)
 # Guest code runs from an identity-mapped copy of the binary image, which needs a
@@ -79,18 +100,25 @@ LDFLAGS_COMMON := -no-pie $(SAN_FLAGS)
 # Every directory under conformance/ with a Makefile is a kselftest collection.
 COLLECTIONS := $(sort $(patsubst conformance/%/Makefile,%,$(wildcard conformance/*/Makefile)))
 CONF_OUT := $(BUILD)/conformance
-TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-report $(BUILD)/privmem-kmsg
+TOOLS := $(BUILD)/privmem-caps $(BUILD)/privmem-kmsg
+# privmem-report turns results into reports on the machine that keeps them: not cross-built.
+ifeq ($(CROSS),)
+TOOLS += $(BUILD)/privmem-report
+endif
 SHIM := $(BUILD)/deviant.so
 
 PLATFORM_SRCS := $(wildcard platforms/*.c)
-LIB_SRCS := $(wildcard lib/*.c)
+LIB_SRCS := $(wildcard lib/*.c lib/$(PM_ARCH)/*.c)
 LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
+# The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
+GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 
 .PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix mutants mutants-ci clean distclean help no-sanitize
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
-all: conformance tools benchmarks $(if $(SANITIZE),,$(SHIM))
+# ARCH=arm64 builds what the arm64 lab runs: no benchmarks yet.
+all: conformance tools $(if $(CROSS),,benchmarks) $(if $(SANITIZE),,$(SHIM))
 
 help:
 	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -99,12 +127,12 @@ deps:
 	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
 
 # ---- kselftest framework + uapi headers --------------------------------------------
-headers: $(KSRC_STAMP)
+headers: $(HDR_STAMP)
 
 ifeq ($(KDIR),)
 # Only what `make headers`, the harness and the upstream KVM selftest the fault_in
 # benchmark runs need (~100 MB instead of 1.7 GB; one pass over the tarball).
-KSRC_PARTS := Makefile Kbuild Kconfig scripts include arch/x86 usr tools/include \
+KSRC_PARTS := Makefile Kbuild Kconfig scripts include arch/x86 arch/arm64/Makefile arch/arm64/include usr tools/include \
 	tools/arch/x86/include tools/testing/selftests/kselftest.h \
 	tools/testing/selftests/kselftest_harness.h tools/testing/selftests/lib.mk \
 	tools/testing/selftests/kselftest tools/testing/selftests/run_kselftest.sh \
@@ -116,7 +144,7 @@ $(KSRC_STAMP):
 	@tar -xJf $(LINUX_SOURCE_TARBALL) -C $(KSRC).tmp $(addprefix linux-source-6.12/,$(KSRC_PARTS))
 	@mv $(KSRC).tmp/linux-source-6.12 $(KSRC) && rmdir $(KSRC).tmp
 	@echo "  HEADERS  $(KSRC)/usr/include"
-	@$(MAKE) -s -C $(KSRC) headers >$(BUILD_ROOT)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD_ROOT)/headers.log" >&2; exit 1; }
+	@$(MAKE) -s -C $(KSRC) ARCH=x86 headers >$(BUILD_ROOT)/headers.log 2>&1 || { echo "privmem: make headers failed, see $(BUILD_ROOT)/headers.log" >&2; exit 1; }
 	@touch $@
 else
 # A clean tree (no in-tree build) exports its headers out of tree (O=), so it stays clean for
@@ -134,25 +162,55 @@ $(KSRC_STAMP):
 	@touch $@
 endif
 
+# ARCH=arm64: that architecture's uapi, exported out of tree from the same source.
+# and the arm64 libraries privmem links (jansson, numa), static (scripts/arm64-sysroot.sh).
+ifneq ($(CROSS),)
+KHDR_INCLUDES := -isystem $(BUILD)/headers/usr/include
+SYSROOT := $(BUILD)/sysroot
+SYSROOT_STAMP := $(SYSROOT)/.ready
+SYSROOT_FLAGS := -I$(SYSROOT)/usr/include -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
+$(SYSROOT_STAMP):
+	@echo "  SYSROOT  $(SYSROOT)"
+	@scripts/arm64-sysroot.sh $(SYSROOT)
+HDR_STAMP := $(BUILD)/.headers-ready
+$(HDR_STAMP): $(KSRC_STAMP)
+	@mkdir -p $(BUILD) && rm -rf $(BUILD)/headers
+	@test -r $(KSRC)/arch/$(PM_ARCH)/Makefile || tar -xJf $(LINUX_SOURCE_TARBALL) --strip-components=1 -C $(KSRC) \
+		linux-source-6.12/arch/$(PM_ARCH)/Makefile linux-source-6.12/arch/$(PM_ARCH)/include
+	@echo "  HEADERS  $(BUILD)/headers/usr/include ($(PM_ARCH))"
+	@$(MAKE) -s -C $(KSRC) ARCH=$(PM_ARCH) O=$(BUILD)/headers headers >$(BUILD)/headers.log 2>&1 \
+		|| { echo "privmem: make ARCH=$(PM_ARCH) headers failed, see $(BUILD)/headers.log" >&2; exit 1; }
+	@touch $@
+else
+HDR_STAMP := $(KSRC_STAMP)
+endif
+
 # ---- conformance collections (kselftest lib.mk builds) ------------------------------
-conformance: $(KSRC_STAMP)
+conformance: $(HDR_STAMP) $(SYSROOT_STAMP)
 	@for c in $(COLLECTIONS); do \
 		mkdir -p $(CONF_OUT)/$$c && \
 		$(MAKE) -s -C conformance/$$c KSFT_DIR=$(KSFT_DIR) KHDR_INCLUDES="$(KHDR_INCLUDES)" \
-			OUTPUT=$(CONF_OUT)/$$c PRIVMEM_SAN_FLAGS="$(SAN_FLAGS)" || exit 1; \
+			ARCH=$(PM_ARCH) CROSS_COMPILE=$(CROSS_COMPILE) PRIVMEM_ARCH=$(PM_ARCH) \
+			OUTPUT=$(CONF_OUT)/$$c PRIVMEM_SAN_FLAGS="$(SAN_FLAGS)" PRIVMEM_SYSROOT_FLAGS="$(SYSROOT_FLAGS)" || exit 1; \
 	done
 
 # ---- host tools ---------------------------------------------------------------------
 tools: $(TOOLS)
 
-# The guest runtime (lib/guest.c) is compiled on its own: never instrumented (PM_GUEST).
-$(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(KSRC_STAMP) scripts/guest-check.sh
+# The guest runtime (GUEST_SRCS) is compiled on its own: never instrumented (PM_GUEST).
+ifneq ($(CROSS),)
+JANSSON := -I$(SYSROOT)/usr/include $(SYSROOT)/usr/lib/aarch64-linux-gnu/libjansson.a
+else
+JANSSON := -ljansson
+endif
+$(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(HDR_STAMP) scripts/guest-check.sh $(SYSROOT_STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) -fno-sanitize=all -Ilib $(KHDR_INCLUDES) -c -o $@-guest.o lib/guest.c
+	@$(CC) $(CFLAGS_COMMON) -fno-sanitize=all -Ilib $(KHDR_INCLUDES) -c lib/guest.c -o $@-guest.o
+	@$(CC) $(CFLAGS_COMMON) -fno-sanitize=all -Ilib $(KHDR_INCLUDES) -c lib/$(PM_ARCH)/guest.c -o $@-arch-guest.o
 	@$(CC) $(CFLAGS_COMMON) -Ilib -Iplatforms $(KHDR_INCLUDES) $(LDFLAGS_COMMON) \
 		-o $@ platforms/caps_main.c $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) \
-		$(filter-out lib/guest.c,$(LIB_SRCS)) $@-guest.o -ljansson -lpthread
+		$(filter-out $(GUEST_SRCS),$(LIB_SRCS)) $@-guest.o $@-arch-guest.o $(JANSSON) -lpthread
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
 REPORT_SRCS := $(wildcard scripts/report/*.c)
@@ -168,7 +226,7 @@ $(BUILD)/privmem-kmsg: scripts/kmsg/privmem-kmsg.c
 
 # The core (shim.c) plus one module per conformance area.
 SHIM_SRCS := $(wildcard conformance/deviant/*.c)
-$(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(KSRC_STAMP)
+$(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(HDR_STAMP)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) -Wno-missing-field-initializers -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
 
@@ -190,7 +248,7 @@ $(BENCH_OUT)/obj/%.o: %.c $(BENCH_HDRS) $(KSRC_STAMP)
 	@$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
 # The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
-$(BENCH_OUT)/obj/lib/guest.o: BENCH_CFLAGS += -fno-sanitize=all
+$(addprefix $(BENCH_OUT)/obj/,$(GUEST_SRCS:.c=.o)): BENCH_CFLAGS += -fno-sanitize=all
 
 $(BENCH_OUT)/libpmb.a: $(BENCH_LIB_OBJS)
 	@ar rcs $@ $^

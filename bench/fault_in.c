@@ -582,7 +582,6 @@ struct raw_thread {
 static void *raw_vcpu(void *p)
 {
 	struct raw_thread *t = p;
-	struct kvm_run *run = t->vcpu->run;
 
 	pmb_pin_cpu(t->cpu);
 	for (;;) {
@@ -592,7 +591,7 @@ static void *raw_vcpu(void *p)
 			t->err = errno;
 			return NULL;
 		}
-		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PM_REPORT_PORT)
+		if (pm_vcpu_is_report(t->vcpu))
 			return NULL;
 		t->err = -1;
 		return NULL;

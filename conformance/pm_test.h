@@ -214,7 +214,7 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 		ASSERT_TRUE(__ok);						\
 	snprintf(_metadata->results->reason, sizeof(_metadata->results->reason), \
 		 "%s%s", __ok ? "known deviation no longer observed, update platforms/known.c: " : "", \
-		 __known);							\
+		 __known ? __known : "");					\
 	_metadata->exit_code = __ok ? KSFT_XPASS : KSFT_XFAIL;			\
 	return;									\
 } while (0)

@@ -25,6 +25,11 @@ ifeq ($(wildcard $(KSFT_DIR)/lib.mk),)
 $(error privmem: kselftest framework not found; build from the privmem top level, or set KSFT_DIR=<kernel>/tools/testing/selftests)
 endif
 
+# The architecture (lib/<arch>/): the top-level Makefile passes it; a kernel tree's build derives it
+# from ARCH as the kernel names it (x86, x86_64, arm64).
+PRIVMEM_ARCH ?= $(patsubst aarch64,arm64,$(patsubst x86,x86_64,$(or $(ARCH),$(shell uname -m))))
+AR := $(CROSS_COMPILE)ar
+
 # Guest code runs from an identity-mapped copy of the binary: fixed link address,
 # no stack protector (%fs is not set up in the guest), no libc calls synthesised
 # from loops.
@@ -32,12 +37,17 @@ PRIVMEM_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fno-pie -fno-stack-prote
 	-fno-tree-loop-distribute-patterns \
 	-I$(PRIVMEM_TOP)/lib -I$(PRIVMEM_TOP)/platforms -I$(PRIVMEM_TOP)/conformance \
 	-isystem $(KSFT_DIR)
-# PRIVMEM_SAN_FLAGS: the sanitizer flags of `make SANITIZE=1` (top-level Makefile).
-CFLAGS += $(PRIVMEM_CFLAGS) $(KHDR_INCLUDES) $(PRIVMEM_SAN_FLAGS)
+# arm64: atomics inline (GCC 12 otherwise calls libgcc's __aarch64_* helpers, outside the guest code).
+ifeq ($(PRIVMEM_ARCH),arm64)
+PRIVMEM_CFLAGS += -mno-outline-atomics
+endif
+# PRIVMEM_SAN_FLAGS: the sanitizer flags of `make SANITIZE=1`; PRIVMEM_SYSROOT_FLAGS: where
+# `make ARCH=arm64` keeps the arm64 libraries (top-level Makefile).
+CFLAGS += $(PRIVMEM_CFLAGS) $(KHDR_INCLUDES) $(PRIVMEM_SAN_FLAGS) $(PRIVMEM_SYSROOT_FLAGS)
 LDFLAGS += -no-pie
 LDLIBS += -lpthread
 
-PRIVMEM_LIB_SRCS := $(wildcard $(PRIVMEM_TOP)/lib/*.c) \
+PRIVMEM_LIB_SRCS := $(wildcard $(PRIVMEM_TOP)/lib/*.c $(PRIVMEM_TOP)/lib/$(PRIVMEM_ARCH)/*.c) \
 	$(filter-out %/caps_main.c %/caps_json.c,$(wildcard $(PRIVMEM_TOP)/platforms/*.c))
 # The collection's own headers too: a change there rebuilds its binaries.
 PRIVMEM_LIB_HDRS := $(wildcard $(PRIVMEM_TOP)/lib/*.h $(PRIVMEM_TOP)/platforms/*.h \
@@ -54,7 +64,7 @@ $(OUTPUT)/libprivmem/%.o: $(PRIVMEM_TOP)/%.c $(PRIVMEM_LIB_HDRS)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
-$(OUTPUT)/libprivmem/lib/guest.o: CFLAGS += -fno-sanitize=all
+$(OUTPUT)/libprivmem/lib/guest.o $(OUTPUT)/libprivmem/lib/$(PRIVMEM_ARCH)/guest.o: CFLAGS += -fno-sanitize=all
 
 $(PRIVMEM_LIB): $(PRIVMEM_LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^

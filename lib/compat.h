@@ -34,6 +34,33 @@
 #endif
 
 /*
+ * The x86 VM type numbers (arch/x86/include/uapi/asm/kvm.h, 6.8-6.16) on other architectures,
+ * so the x86 platforms' tables build everywhere; pm_platform_detect() reports them absent there
+ * by architecture before anything creates a VM of such a type.
+ */
+#ifndef __x86_64__
+#define KVM_X86_DEFAULT_VM	0
+#define KVM_X86_SW_PROTECTED_VM	1
+#define KVM_X86_SEV_VM		2
+#define KVM_X86_SEV_ES_VM	3
+#define KVM_X86_SNP_VM		4
+#endif
+/* memfd_secret (Linux 5.14): 447 in the generic and the x86_64 tables; glibc 2.36 names it on x86_64 only. */
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+
+#ifdef __aarch64__
+/*
+ * arm64 pKVM protected VMs: KVM_CREATE_VM type flag (e3fadbcfc422 "KVM: arm64: Introduce
+ * KVM_VM_TYPE_ARM_PROTECTED machine type for PVMs"; in the uapi of 7.2, not of 6.12).
+ */
+#ifndef KVM_VM_TYPE_ARM_PROTECTED
+#define KVM_VM_TYPE_ARM_PROTECTED (1UL << 31)
+#endif
+#endif
+
+/*
  * Linux 6.3 memfd exec control. In the uapi headers since 6.3, but glibc 2.36's
  * <sys/mman.h>/<fcntl.h> lack them and <linux/memfd.h> clashes with glibc's.
  */

@@ -1,33 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest-side runtime: entry trampoline, reporting and exception stubs. Runs
- * inside the VM only; nothing here may call libc. Every function is PM_GUEST
+ * Guest-side runtime, generic part: entry, reporting, assertions. Runs inside
+ * the VM only; nothing here may call libc. Every function is PM_GUEST
  * (lib/guest.h) and the file is built without sanitizers (-fno-sanitize=all).
+ * The report page and the exit are the architecture's (lib/<arch>/guest.c).
  */
 #include "guest.h"
 
-static inline PM_GUEST struct pm_report *report_page(void)
-{
-	struct pm_report *r;
-
-	asm volatile("mov %%gs:0, %0" : "=r"(r));
-	return r;
-}
-
-static inline PM_GUEST void report_exit(uint32_t kind)
-{
-	asm volatile("outb %b0, %w1" : : "a"((uint8_t)kind), "Nd"((uint16_t)PM_REPORT_PORT) : "memory");
-}
-
-static PM_GUEST void __attribute__((noreturn)) halt_forever(void)
-{
-	for (;;)
-		asm volatile("cli; hlt");
-}
-
 PM_GUEST void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c)
 {
-	volatile struct pm_report *r = report_page();
+	volatile struct pm_report *r = pm_guest_report_page();
 
 	r->kind = PM_REP_SYNC;
 	r->nvals = 4;
@@ -35,33 +17,43 @@ PM_GUEST void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c)
 	r->vals[1] = a;
 	r->vals[2] = b;
 	r->vals[3] = c;
-	report_exit(PM_REP_SYNC);
+	pm_guest_report_exit(PM_REP_SYNC);
 }
 
 PM_GUEST void pm_guest_done(void)
 {
-	volatile struct pm_report *r = report_page();
+	volatile struct pm_report *r = pm_guest_report_page();
 
 	r->kind = PM_REP_DONE;
 	r->nvals = 0;
-	report_exit(PM_REP_DONE);
+	pm_guest_report_exit(PM_REP_DONE);
 	/* The host does not resume a vCPU that reported DONE. */
-	halt_forever();
+	pm_guest_halt();
+}
+
+/* A bounded, NUL-terminated copy into the report page (no libc in the guest). */
+static PM_GUEST void copy_str(volatile char *dst, const char *src, unsigned long len)
+{
+	unsigned long i;
+
+	for (i = 0; src && i + 1 < len && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
 }
 
 PM_GUEST void pm_guest_assert_fail(const char *file, int line, const char *expr, uint64_t a, uint64_t b)
 {
-	volatile struct pm_report *r = report_page();
+	volatile struct pm_report *r = pm_guest_report_page();
 
 	r->kind = PM_REP_ASSERT;
-	r->file = (uint64_t)file;
+	copy_str(r->file, file, sizeof(r->file));
 	r->line = line;
-	r->expr = (uint64_t)expr;
+	copy_str(r->expr, expr, sizeof(r->expr));
 	r->nvals = 2;
 	r->vals[0] = a;
 	r->vals[1] = b;
-	report_exit(PM_REP_ASSERT);
-	halt_forever();
+	pm_guest_report_exit(PM_REP_ASSERT);
+	pm_guest_halt();
 }
 
 /* The host starts every vCPU here: fn(a0, a1, a2), then DONE. */
@@ -70,47 +62,3 @@ PM_GUEST void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t 
 	fn(a0, a1, a2);
 	pm_guest_done();
 }
-
-/* Frame built by the stubs below on top of what the CPU pushed. */
-struct exc_frame {
-	uint64_t vector, error, rip, cs, rflags, rsp, ss;
-};
-
-PM_GUEST void pm_guest_exception(struct exc_frame *f)
-{
-	volatile struct pm_report *r = report_page();
-	uint64_t cr2;
-
-	asm volatile("mov %%cr2, %0" : "=r"(cr2));
-	r->kind = PM_REP_EXCEPTION;
-	r->nvals = 4;
-	r->vals[0] = f->vector;
-	r->vals[1] = f->error;
-	r->vals[2] = f->rip;
-	r->vals[3] = cr2;
-	report_exit(PM_REP_EXCEPTION);
-	halt_forever();
-}
-
-/*
- * 32 exception stubs, 16 bytes apart, so the host computes IDT entries as
- * pm_guest_exc_stubs + 16 * vector. Vectors that push no error code get a 0,
- * so pm_guest_exception sees one frame layout.
- */
-#define EXC_NOERR(n) ".balign 16\n pushq $0\n pushq $" #n "\n jmp pm_guest_exc_common\n"
-#define EXC_ERR(n)   ".balign 16\n pushq $" #n "\n jmp pm_guest_exc_common\n"
-asm(".pushsection pm_guest_text, \"ax\", @progbits\n"
-    ".balign 16\n"
-    ".globl pm_guest_exc_stubs\n"
-    "pm_guest_exc_stubs:\n"
-    EXC_NOERR(0) EXC_NOERR(1) EXC_NOERR(2) EXC_NOERR(3) EXC_NOERR(4) EXC_NOERR(5)
-    EXC_NOERR(6) EXC_NOERR(7) EXC_ERR(8) EXC_NOERR(9) EXC_ERR(10) EXC_ERR(11)
-    EXC_ERR(12) EXC_ERR(13) EXC_ERR(14) EXC_NOERR(15) EXC_NOERR(16) EXC_ERR(17)
-    EXC_NOERR(18) EXC_NOERR(19) EXC_NOERR(20) EXC_ERR(21) EXC_NOERR(22) EXC_NOERR(23)
-    EXC_NOERR(24) EXC_NOERR(25) EXC_NOERR(26) EXC_NOERR(27) EXC_NOERR(28) EXC_ERR(29)
-    EXC_ERR(30) EXC_NOERR(31)
-    "pm_guest_exc_common:\n"
-    " mov %rsp, %rdi\n"
-    " and $-16, %rsp\n"
-    " call pm_guest_exception\n"
-    ".popsection\n");

@@ -4,35 +4,45 @@
  * VM may use. Guest code runs from an identity-mapped copy of the test binary,
  * so it can call other functions and read string literals and globals (its own
  * copy of them), but must not call libc. Reporting to the host goes through a
- * per-vCPU report page (found through %gs) and one port-I/O exit.
+ * per-vCPU report page and one exit the host recognises: port I/O on x86_64,
+ * an MMIO write on arm64 (lib/<arch>/guest.c).
  */
 #ifndef PRIVMEM_GUEST_H
 #define PRIVMEM_GUEST_H
 
 #include <stdint.h>
 
-/* The I/O port the guest writes to after filling its report page. */
+/* x86_64: the I/O port the guest writes to after filling its report page. */
 #define PM_REPORT_PORT 0x1f0e
+/*
+ * arm64: the guest physical address the guest stores to after filling its report
+ * page; no memslot covers it, so the store is a KVM_EXIT_MMIO. Just below PM_SYS_GPA.
+ */
+#define PM_REPORT_MMIO 0x3fff0000ULL
 
 enum pm_report_kind {
 	PM_REP_NONE = 0,
 	PM_REP_SYNC,		/* guest reached a sync point: vals[0] is the stage */
 	PM_REP_ASSERT,		/* guest assertion failed: file, line, expr, vals[0..1] */
 	PM_REP_DONE,		/* guest function returned or called GUEST_DONE() */
-	PM_REP_EXCEPTION,	/* CPU exception: vals = vector, error code, rip, cr2 */
+	PM_REP_EXCEPTION,	/* CPU exception: vals as lib/<arch>/guest.c says */
 };
 
 #define PM_REPORT_VALS 6
 
-/* One page per vCPU; the host reads it after the port exit. */
+/*
+ * One page per vCPU; the host reads it after the report exit. The guest copies
+ * an assertion's strings into it: the host never reads other guest memory,
+ * which a protected VM (pKVM) does not let it read.
+ */
 struct pm_report {
-	uint64_t self;		/* guest address of this struct, read via %gs:0 */
+	uint64_t self;		/* guest address of this struct (x86_64: read via %gs:0) */
 	uint32_t kind;
 	uint32_t line;
-	uint64_t file;		/* guest addresses of string literals */
-	uint64_t expr;
 	uint64_t nvals;
 	uint64_t vals[PM_REPORT_VALS];
+	char file[128];
+	char expr[256];
 };
 
 
@@ -65,6 +75,28 @@ struct pm_report {
 #define PM_GUEST __attribute__((section("pm_guest_text"), no_sanitize("address", "undefined"), \
 				no_instrument_function, no_stack_protector, target("general-regs-only")))
 
+/*
+ * What each architecture's guest runtime (lib/<arch>/guest.c) provides: this
+ * vCPU's report page, the exit that tells the host it is filled, and a halt.
+ */
+PM_GUEST struct pm_report *pm_guest_report_page(void);
+PM_GUEST void pm_guest_report_exit(uint32_t kind);
+PM_GUEST void pm_guest_halt(void) __attribute__((noreturn));
+
+#ifdef __aarch64__
+/*
+ * arm64: an SMCCC call to the hypervisor (HVC #0; x0 = function id, x1-x3
+ * arguments; returns x0). pKVM's memory-sharing calls (Documentation/virt/kvm/
+ * arm/hypercalls.rst): MEM_SHARE / MEM_UNSHARE of one granule at an IPA.
+ */
+#define PM_SMCCC_SUCCESS	0
+#define PM_SMCCC_NOT_SUPPORTED	((uint64_t)-1)
+#define PM_SMCCC_HYP_MEMINFO	0xc6000002ULL
+#define PM_SMCCC_MEM_SHARE	0xc6000003ULL
+#define PM_SMCCC_MEM_UNSHARE	0xc6000004ULL
+PM_GUEST uint64_t pm_guest_smccc(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
+#endif
+
 /* The guest runtime (lib/guest.c). */
 PM_GUEST void pm_guest_sync(uint64_t stage, uint64_t a, uint64_t b, uint64_t c);
 PM_GUEST void pm_guest_done(void) __attribute__((noreturn));
@@ -95,5 +127,20 @@ PM_GUEST void pm_guest_assert_fail(const char *file, int line, const char *expr,
  */
 #define pm_guest_read64(p)	(*(const volatile uint64_t *)(p))
 #define pm_guest_write64(p, v)	((void)(*(volatile uint64_t *)(p) = (uint64_t)(v)))
+
+/*
+ * Per-architecture guest primitives: a full memory barrier (stores visible before
+ * later loads), a spin-loop hint, and which exception a guest access to an unmapped
+ * address raises (vals[0] of PM_REP_EXCEPTION; vals[3] is the address on both).
+ */
+#if defined(__x86_64__)
+#define pm_guest_mb()		__asm__ volatile("lock; orq $0, (%%rsp)" ::: "memory", "cc")
+#define pm_guest_cpu_relax()	__asm__ volatile("pause")
+#define PM_EXC_PAGE_FAULT	14	/* #PF; vals[3] = CR2 */
+#elif defined(__aarch64__)
+#define pm_guest_mb()		__asm__ volatile("dmb ish" ::: "memory")
+#define pm_guest_cpu_relax()	__asm__ volatile("yield")
+#define PM_EXC_PAGE_FAULT	4	/* synchronous, current EL with SP_ELx; vals[3] = FAR_EL1 */
+#endif
 
 #endif

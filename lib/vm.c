@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * privmem VM library, host side. See vm.h for the guest memory layout.
+ * privmem VM library, host side, generic part: VMs, memslots, the binary image,
+ * vCPUs and their run loop. What differs per architecture (page tables, vCPU
+ * registers, the report exit) is in lib/<arch>/vm.c behind lib/arch.h. See vm.h
+ * for the guest memory layout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,37 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "arch.h"
 
-/* System slot layout (offsets from PM_SYS_GPA). */
-#define SYS_GDT		0x0000
-#define SYS_IDT		0x1000
-#define SYS_PML4	0x2000
-#define SYS_PT_POOL	0x3000
-#define SYS_VCPU_BASE	(PM_SYS_SIZE - PM_MAX_VCPUS * VCPU_AREA)
-#define VCPU_AREA	0x10000		/* report page + 60 KiB stack */
-
-#define PTE_P		(1ULL << 0)
-#define PTE_W		(1ULL << 1)
-#define PTE_PS		(1ULL << 7)
-#define PTE_ADDR	0x000ffffffffff000ULL
-
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define CR4_OSFXSR (1ULL << 9)
-#define CR4_OSXMMEXCPT (1ULL << 10)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-
-#define GDT_CODE_SEL 0x08
-#define GDT_DATA_SEL 0x10
-
-extern char pm_guest_exc_stubs[];
 void pm_guest_entry(void (*fn)(uint64_t, uint64_t, uint64_t), uint64_t, uint64_t, uint64_t);
 /* Guest code (PM_GUEST, lib/guest.h): the linker defines the section's bounds. */
 extern const char __start_pm_guest_text[], __stop_pm_guest_text[];
@@ -90,16 +64,16 @@ int pm_set_region2(struct pm_vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &r);
 }
 
-/* ---- guest page tables -------------------------------------------------------- */
+/* ---- the system slot and guest page tables ----------------------------------------- */
 
-static uint64_t *sys_ptr(struct pm_vm *vm, uint64_t gpa)
+void *pm_sys_ptr(struct pm_vm *vm, uint64_t gpa)
 {
-	return (uint64_t *)(vm->sys + (gpa - PM_SYS_GPA));
+	return vm->sys + (gpa - PM_SYS_GPA);
 }
 
-static int pt_alloc(struct pm_vm *vm, uint64_t *gpa)
+int pm_sys_page_alloc(struct pm_vm *vm, uint64_t *gpa)
 {
-	if (vm->pt_next + PM_PAGE_4K > SYS_VCPU_BASE) {
+	if (vm->pt_next + PM_PAGE_4K > PM_SYS_VCPU_BASE) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -108,47 +82,15 @@ static int pt_alloc(struct pm_vm *vm, uint64_t *gpa)
 	return 0;
 }
 
-/* Return the next-level table for entry idx of table, allocating it. */
-static uint64_t *pt_next_level(struct pm_vm *vm, uint64_t *table, unsigned int idx)
-{
-	uint64_t gpa;
-
-	if (!(table[idx] & PTE_P)) {
-		if (pt_alloc(vm, &gpa))
-			return NULL;
-		table[idx] = gpa | PTE_P | PTE_W;
-	} else if (table[idx] & PTE_PS) {
-		errno = EEXIST;		/* already mapped by a larger page */
-		return NULL;
-	}
-	return sys_ptr(vm, table[idx] & PTE_ADDR);
-}
-
 int pm_vm_map(struct pm_vm *vm, uint64_t gpa, uint64_t size, uint64_t page_size)
 {
 	if ((page_size != PM_PAGE_4K && page_size != PM_PAGE_2M) ||
 	    gpa % page_size || size % page_size || gpa + size < gpa ||
-	    gpa + size > (1ULL << 39)) {
+	    gpa + size > pm_arch_va_limit) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (uint64_t a = gpa; a < gpa + size; a += page_size) {
-		uint64_t *pdpt, *pd, *pt;
-
-		pdpt = pt_next_level(vm, sys_ptr(vm, PM_SYS_GPA + SYS_PML4), (a >> 39) & 511);
-		pd = pdpt ? pt_next_level(vm, pdpt, (a >> 30) & 511) : NULL;
-		if (!pd)
-			return -1;
-		if (page_size == PM_PAGE_2M) {
-			pd[(a >> 21) & 511] = a | PTE_P | PTE_W | PTE_PS;
-			continue;
-		}
-		pt = pt_next_level(vm, pd, (a >> 21) & 511);
-		if (!pt)
-			return -1;
-		pt[(a >> 12) & 511] = a | PTE_P | PTE_W;
-	}
-	return 0;
+	return pm_arch_map(vm, gpa, size, page_size);
 }
 
 /* ---- memslots -------------------------------------------------------------------- */
@@ -239,9 +181,14 @@ void *pm_gpa_to_hva(struct pm_vm *vm, uint64_t gpa, uint64_t len)
 
 /* ---- the binary image, copied into guest memory at its link address ---------- */
 
+#define IMAGE_MAX_SEGS 16
+
 struct image_span {
 	uint64_t lo, hi;
 	bool pie;
+	/* The loaded segments: arm64 aligns them to 64 KiB, and the gaps are not mapped. */
+	int nsegs;
+	uint64_t seg_lo[IMAGE_MAX_SEGS], seg_hi[IMAGE_MAX_SEGS];
 };
 
 static int image_span_cb(struct dl_phdr_info *info, size_t sz, void *data)
@@ -262,6 +209,10 @@ static int image_span_cb(struct dl_phdr_info *info, size_t sz, void *data)
 			span->lo = ph->p_vaddr;
 		if (ph->p_vaddr + ph->p_memsz > span->hi)
 			span->hi = ph->p_vaddr + ph->p_memsz;
+		if (span->nsegs < IMAGE_MAX_SEGS) {
+			span->seg_lo[span->nsegs] = ph->p_vaddr;
+			span->seg_hi[span->nsegs++] = ph->p_vaddr + ph->p_memsz;
+		}
 	}
 	return 1;
 }
@@ -301,8 +252,9 @@ static int add_image_slot(struct pm_vm *vm)
 	if (!copy)
 		return -1;
 	/* Copy page by page: only the loaded segments are mapped in this process. */
-	for (a = span.lo & ~(PM_PAGE_4K - 1); a < span.hi; a += PM_PAGE_4K)
-		copy_image_page(copy + (a - lo), a);
+	for (int i = 0; i < span.nsegs; i++)
+		for (a = span.seg_lo[i] & ~(PM_PAGE_4K - 1); a < span.seg_hi[i]; a += PM_PAGE_4K)
+			copy_image_page(copy + (a - lo), a);
 	if (pm_vm_add_memory(vm, PM_SLOT_IMAGE, lo, hi - lo, copy, -1, 0, PM_PAGE_2M)) {
 		int saved = errno;
 
@@ -316,24 +268,6 @@ static int add_image_slot(struct pm_vm *vm)
 
 /* ---- VM ---------------------------------------------------------------------------- */
 
-static void setup_descriptor_tables(struct pm_vm *vm)
-{
-	uint64_t *gdt = sys_ptr(vm, PM_SYS_GPA + SYS_GDT);
-	uint64_t *idt = sys_ptr(vm, PM_SYS_GPA + SYS_IDT);
-
-	gdt[0] = 0;
-	gdt[GDT_CODE_SEL / 8] = 0x00af9a000000ffffULL;	/* 64-bit code, DPL0 */
-	gdt[GDT_DATA_SEL / 8] = 0x00cf92000000ffffULL;	/* data, DPL0 */
-	for (int v = 0; v < 32; v++) {
-		uint64_t h = (uint64_t)pm_guest_exc_stubs + 16 * v;
-
-		/* 64-bit interrupt gate, present, DPL0. */
-		idt[2 * v] = (h & 0xffff) | ((uint64_t)GDT_CODE_SEL << 16) |
-			     (0x8eULL << 40) | (((h >> 16) & 0xffff) << 48);
-		idt[2 * v + 1] = h >> 32;
-	}
-}
-
 struct pm_vm *pm_vm_create(unsigned long type)
 {
 	struct pm_vm *vm = calloc(1, sizeof(*vm));
@@ -344,7 +278,7 @@ struct pm_vm *pm_vm_create(unsigned long type)
 	vm->fd = -1;
 	vm->type = type;
 	vm->timeout_ms = PM_RUN_TIMEOUT_MS_DEFAULT;
-	vm->pt_next = SYS_PT_POOL;
+	vm->pt_next = PM_SYS_ARCH_SIZE;
 	vm->kvm_fd = pm_kvm_open();
 	if (vm->kvm_fd < 0)
 		goto fail;
@@ -359,9 +293,9 @@ struct pm_vm *pm_vm_create(unsigned long type)
 	if (pm_vm_add_memory(vm, PM_SLOT_SYS, PM_SYS_GPA, PM_SYS_SIZE, NULL, -1, 0, 0))
 		goto fail;
 	vm->sys = vm->slots[PM_SLOT_SYS].hva;
-	if (pm_vm_map(vm, PM_SYS_GPA, PM_SYS_SIZE, PM_PAGE_2M) || add_image_slot(vm))
+	if (pm_arch_vm_init(vm) || pm_vm_map(vm, PM_SYS_GPA, PM_SYS_SIZE, PM_PAGE_2M) ||
+	    add_image_slot(vm))
 		goto fail;
-	setup_descriptor_tables(vm);
 	return vm;
 fail:
 	saved = errno;
@@ -391,62 +325,10 @@ void pm_vm_free(struct pm_vm *vm)
 
 /* ---- vCPUs --------------------------------------------------------------------------- */
 
-static int set_cpuid(struct pm_vcpu *vcpu)
-{
-	int n = 128, ret;
-	struct kvm_cpuid2 *c;
-
-	for (;;) {
-		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-		if (!c)
-			return -1;
-		c->nent = n;
-		ret = ioctl(vcpu->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
-		if (ret == 0 || errno != E2BIG)
-			break;
-		free(c);
-		n *= 2;
-	}
-	if (ret == 0)
-		ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
-	free(c);
-	return ret;
-}
-
-static int set_long_mode(struct pm_vcpu *vcpu)
-{
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = GDT_CODE_SEL, .type = 11,
-		.present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = GDT_DATA_SEL, .type = 3,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_sregs s;
-
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s))
-		return -1;
-	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	s.cr3 = PM_SYS_GPA + SYS_PML4;
-	s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	s.efer = EFER_LME | EFER_LMA;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.ss = data;
-	s.gs = data;
-	s.gs.base = vcpu->area_gpa;	/* %gs:0 holds the report page's own address */
-	s.gdt.base = PM_SYS_GPA + SYS_GDT;
-	s.gdt.limit = 3 * 8 - 1;
-	s.idt.base = PM_SYS_GPA + SYS_IDT;
-	s.idt.limit = 32 * 16 - 1;
-	return ioctl(vcpu->fd, KVM_SET_SREGS, &s);
-}
-
 struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uint64_t),
 			    uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	struct pm_vcpu *vcpu;
-	struct kvm_regs regs = { 0 };
 	struct pm_report *rep;
 	int saved;
 
@@ -467,26 +349,17 @@ struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uin
 		return NULL;
 	vcpu->vm = vm;
 	vcpu->id = vm->nr_vcpus;
-	vcpu->area_gpa = PM_SYS_GPA + SYS_VCPU_BASE + (uint64_t)vcpu->id * VCPU_AREA;
+	vcpu->area_gpa = PM_SYS_GPA + PM_SYS_VCPU_BASE + (uint64_t)vcpu->id * PM_VCPU_AREA;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, vcpu->id);
 	if (vcpu->fd < 0)
 		goto fail;
 	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		goto fail_fd;
-	rep = (struct pm_report *)sys_ptr(vm, vcpu->area_gpa);
+	rep = pm_sys_ptr(vm, vcpu->area_gpa);
 	memset(rep, 0, sizeof(*rep));
 	rep->self = vcpu->area_gpa;
-	if (set_cpuid(vcpu) || set_long_mode(vcpu))
-		goto fail_run;
-	regs.rip = (uint64_t)pm_guest_entry;
-	regs.rsp = vcpu->area_gpa + VCPU_AREA - 8;	/* ABI: rsp+8 16-byte aligned at entry */
-	regs.rflags = 2;
-	regs.rdi = (uint64_t)fn;
-	regs.rsi = a0;
-	regs.rdx = a1;
-	regs.rcx = a2;
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs))
+	if (pm_arch_vcpu_init(vcpu, (uint64_t)pm_guest_entry, (uint64_t)fn, a0, a1, a2))
 		goto fail_run;
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
 	return vcpu;
@@ -503,6 +376,11 @@ fail:
 	free(vcpu);
 	errno = saved;
 	return NULL;
+}
+
+bool pm_vcpu_is_report(const struct pm_vcpu *vcpu)
+{
+	return pm_arch_is_report(vcpu);
 }
 
 /*
@@ -544,23 +422,12 @@ static int arm_timer(timer_t *t, unsigned int ms)
 	return timer_settime(*t, 0, &its, NULL);
 }
 
-static void read_guest_string(struct pm_vm *vm, uint64_t gva, char *buf, size_t len)
-{
-	const char *s = pm_gpa_to_hva(vm, gva, 1);
-	size_t i;
-
-	for (i = 0; s && i + 1 < len && pm_gpa_to_hva(vm, gva + i, 1) && s[i]; i++)
-		buf[i] = s[i];
-	buf[i] = '\0';
-	if (!s)
-		snprintf(buf, len, "<bad guest pointer 0x%llx>", (unsigned long long)gva);
-}
-
 static enum pm_run_result on_report(struct pm_vcpu *vcpu, struct pm_exit *e)
 {
-	char file[128], expr[160];
-
-	memcpy(&e->rep, sys_ptr(vcpu->vm, vcpu->area_gpa), sizeof(e->rep));
+	memcpy(&e->rep, pm_sys_ptr(vcpu->vm, vcpu->area_gpa), sizeof(e->rep));
+	/* The guest wrote the strings; the host never trusts their termination. */
+	e->rep.file[sizeof(e->rep.file) - 1] = '\0';
+	e->rep.expr[sizeof(e->rep.expr) - 1] = '\0';
 	switch (e->rep.kind) {
 	case PM_REP_SYNC:
 		snprintf(e->msg, sizeof(e->msg), "guest sync %llu", (unsigned long long)e->rep.vals[0]);
@@ -569,16 +436,12 @@ static enum pm_run_result on_report(struct pm_vcpu *vcpu, struct pm_exit *e)
 		snprintf(e->msg, sizeof(e->msg), "guest done");
 		return e->result = PM_RUN_DONE;
 	case PM_REP_ASSERT:
-		read_guest_string(vcpu->vm, e->rep.file, file, sizeof(file));
-		read_guest_string(vcpu->vm, e->rep.expr, expr, sizeof(expr));
-		snprintf(e->msg, sizeof(e->msg), "guest assertion failed at %s:%u: %s (0x%llx vs 0x%llx)",
-			 file, e->rep.line, expr, (unsigned long long)e->rep.vals[0],
+		snprintf(e->msg, sizeof(e->msg), "guest assertion failed at %.80s:%u: %.150s (0x%llx vs 0x%llx)",
+			 e->rep.file, e->rep.line, e->rep.expr, (unsigned long long)e->rep.vals[0],
 			 (unsigned long long)e->rep.vals[1]);
 		return e->result = PM_RUN_ASSERT;
 	case PM_REP_EXCEPTION:
-		snprintf(e->msg, sizeof(e->msg), "guest exception vector %llu error 0x%llx at rip 0x%llx cr2 0x%llx",
-			 (unsigned long long)e->rep.vals[0], (unsigned long long)e->rep.vals[1],
-			 (unsigned long long)e->rep.vals[2], (unsigned long long)e->rep.vals[3]);
+		pm_arch_describe_exception(&e->rep, e->msg, sizeof(e->msg));
 		return e->result = PM_RUN_EXCEPTION;
 	}
 	snprintf(e->msg, sizeof(e->msg), "guest wrote unknown report kind %u", e->rep.kind);
@@ -617,8 +480,7 @@ enum pm_run_result pm_vcpu_run(struct pm_vcpu *vcpu, struct pm_exit *e)
 			 pm_exit_reason_name(run->exit_reason));
 		return e->result = PM_RUN_ERROR;
 	}
-	if (run->exit_reason == KVM_EXIT_IO && run->io.port == PM_REPORT_PORT &&
-	    run->io.direction == KVM_EXIT_IO_OUT)
+	if (pm_arch_is_report(vcpu))
 		return on_report(vcpu, e);
 	snprintf(e->msg, sizeof(e->msg), "unexpected exit %s", pm_exit_reason_name(run->exit_reason));
 	return e->result = PM_RUN_EXIT;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * privmem VM library (host side): one VM, its memslots, guest_memfd, vCPUs in
- * 64-bit long mode on identity page tables, and the guest->host report channel.
+ * privmem VM library (host side): one VM, its memslots, guest_memfd, vCPUs
+ * running C guest code on identity page tables (x86_64 long mode, arm64 EL1),
+ * and the guest->host report channel. Generic code is lib/vm.c; what differs per
+ * architecture is lib/<arch>/ (lib/arch.h).
  *
  * Guest physical layout (GPA == GVA everywhere):
  *   [image start, image end)  copy of this binary's loaded image (code, rodata, data)
- *   PM_SYS_GPA                page tables, GDT, IDT, per-vCPU report page + stack
+ *   PM_SYS_GPA                page tables, the arch's tables, per-vCPU report page + stack
  *   >= PM_TEST_GPA            memory the test adds (gmem or anonymous slots)
  *
  * Conventions: functions return 0 (or an fd) on success and -1 with errno set
@@ -116,12 +118,14 @@ int pm_vm_map(struct pm_vm *vm, uint64_t gpa, uint64_t size, uint64_t page_size)
 void *pm_gpa_to_hva(struct pm_vm *vm, uint64_t gpa, uint64_t len);
 
 /*
- * vCPU running fn(a0, a1, a2) in long mode; returns NULL with errno set (EFAULT:
+ * vCPU running fn(a0, a1, a2) (x86_64 long mode, arm64 EL1); returns NULL with errno set (EFAULT:
  * fn is not declared PM_GUEST, see lib/guest.h).
  */
 struct pm_vcpu *pm_vcpu_add(struct pm_vm *vm, void (*fn)(uint64_t, uint64_t, uint64_t),
 			    uint64_t a0, uint64_t a1, uint64_t a2);
 enum pm_run_result pm_vcpu_run(struct pm_vcpu *vcpu, struct pm_exit *exit);
+/* Whether the vCPU's last exit is its guest's report (for raw KVM_RUN loops). */
+bool pm_vcpu_is_report(const struct pm_vcpu *vcpu);
 const char *pm_exit_reason_name(uint32_t reason);
 
 #endif

@@ -12,7 +12,10 @@
 #     checked here; pm_vcpu_add() checks entry points at run time);
 #   - names a sanitizer or profiling runtime symbol, or reads the ASan shadow
 #     (offset 0x7fff8000 on x86_64): instrumented code;
-#   - uses %fs (stack protector, TLS) or an SSE/AVX register.
+#   - uses %fs (stack protector, TLS) or an SSE/AVX register; on arm64, reads
+#     TPIDR_EL0 (TLS, stack protector) or uses an FP/SIMD register.
+# The architecture is the binary's (readelf); arm64 binaries are disassembled with
+# aarch64-linux-gnu-objdump.
 # A binary without pm_guest_text runs no guest code and passes. Exit 0 when every
 # binary passes, 1 otherwise (one line per problem on stderr), 2 on bad input.
 set -u
@@ -27,7 +30,12 @@ for bin in "$@"; do
 	read -r lo size < <(readelf -SW "$bin" | sed 's/^ *\[ *[0-9]*\] //' |
 		awk '$1 == "pm_guest_text" { print $3, $5 }')
 	[ -n "${lo:-}" ] || continue
-	objdump -d --no-show-raw-insn -j pm_guest_text "$bin" | awk -v bin="$bin" \
+	case $(readelf -h "$bin" | sed -n 's/^ *Machine: *//p') in
+	AArch64) arch=arm64 objdump=aarch64-linux-gnu-objdump ;;
+	*) arch=x86_64 objdump=objdump ;;
+	esac
+	command -v $objdump >/dev/null || { echo "guest-check: $objdump missing (binutils for $arch)" >&2; exit 2; }
+	$objdump -d --no-show-raw-insn -j pm_guest_text "$bin" | awk -v bin="$bin" -v arch=$arch \
 		-v lo=$((16#$lo)) -v hi=$((16#$lo + 16#$size)) '
 	function hex(s,    i, c, v) {
 		v = 0
@@ -56,7 +64,21 @@ for bin in "$@"; do
 			bad("sanitizer or profiling runtime (instrumented guest code: declare it PM_GUEST, lib/guest.h)")
 		else if (insn ~ /0x7fff8000/)
 			bad("reads the ASan shadow (instrumented guest code: declare it PM_GUEST, lib/guest.h)")
-		else if (insn ~ /%fs:/)
+		else if (arch == "arm64") {
+			operands = substr(insn, length(w[1]) + 2)
+			if (insn ~ /tpidr_el0/)
+				bad("reads TPIDR_EL0, which the guest does not set up (stack protector or TLS)")
+			else if (operands ~ /(^|[ ,\[{])[vqdsbh][0-9]+([.,} \]]|$)/)
+				bad("uses an FP/SIMD register (declare it PM_GUEST, lib/guest.h)")
+			else if (op == "blr") {
+				if (fn != "pm_guest_entry" && fn != "pm_arm64_guest_start")
+					bad("indirect call (only pm_guest_entry may call through a pointer)")
+			} else if (op ~ /^(b|bl|b\.[a-z]+|cbn?z|tbn?z)$/ && match(insn, / [0-9a-f]+ </)) {
+				t = hex(substr(insn, RSTART + 1, RLENGTH - 3))
+				if (t < lo || t >= hi)
+					bad("leaves pm_guest_text (a function guest code calls is not PM_GUEST, lib/guest.h)")
+			}
+		} else if (insn ~ /%fs:/)
 			bad("uses %fs, which the guest does not set up (stack protector or TLS)")
 		else if (insn ~ /%[xyz]mm[0-9]/)
 			bad("uses an SSE/AVX register (declare it PM_GUEST, lib/guest.h)")

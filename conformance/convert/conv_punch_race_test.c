@@ -80,7 +80,7 @@ static PM_GUEST void guest_race(uint64_t v, uint64_t a1, uint64_t a2)
 		for (uint64_t j = 0; j < NPV; j++)
 			pm_guest_write64(own_page(v, j), race_pat(v, j, iter));
 		/* The writes are globally visible before `started` is loaded. */
-		__asm__ volatile("lock; orq $0, (%%rsp)" ::: "memory", "cc");
+		pm_guest_mb();
 		s = __atomic_load_n(&ctl->started, __ATOMIC_ACQUIRE);
 		__atomic_store_n(&ctl->vcpu[v].armed, s + 1, __ATOMIC_RELEASE);
 

@@ -93,15 +93,15 @@ TEST_F(vmlib, guest_exception_reports_vector_and_address)
 
 	ASSERT_NE(NULL, vcpu);
 	ASSERT_EQ(PM_RUN_EXCEPTION, pm_vcpu_run(vcpu, &e));
-	ASSERT_EQ(14, e.rep.vals[0]);			/* #PF */
-	ASSERT_EQ(UNMAPPED_GVA, e.rep.vals[3]);		/* CR2 */
+	ASSERT_EQ(PM_EXC_PAGE_FAULT, e.rep.vals[0]);
+	ASSERT_EQ(UNMAPPED_GVA, e.rep.vals[3]);		/* CR2, FAR_EL1 */
 }
 
 static PM_GUEST void guest_spins(uint64_t a, uint64_t b, uint64_t c)
 {
 	(void)a, (void)b, (void)c;
 	for (;;)
-		asm volatile("pause");
+		pm_guest_cpu_relax();
 }
 
 struct stuck_run {
