@@ -91,7 +91,7 @@ static int mem_create(const struct mem_kind *k, size_t size)
 	if (k->gmem_flags)
 		return pm_gmem_create(vm, size, k->gmem_flags);
 	/* The secretmem platform's own constructor: memfd_secret(O_CLOEXEC), sized. */
-	return pm_platform_secretmem.create_private_mem(vm, size, O_CLOEXEC);
+	return pm_platform_private_mem(&pm_platform_secretmem, vm, size, O_CLOEXEC);
 }
 
 /* ---- physical placement (/proc/self/pagemap) ------------------------------------- */

@@ -299,13 +299,14 @@ static int rig_start(struct rig *r, struct pmb *b, const struct pm_platform *p, 
 	r->fd = -1;
 	r->ncpu = ncpu;
 	r->main_cpu = ncpu - 1;
-	r->vm = p->create_vm(p);
+	r->vm = pm_platform_vm(p);
 	if (!r->vm) {
 		pmb_error(b, "creating a %s VM: %s", p->name, strerror(errno));
 		return -1;
 	}
 	r->vm->timeout_ms = 1000;	/* per KVM_RUN; the thread resumes the guest */
-	r->fd = p->create_private_mem(r->vm, GMEM_SIZE, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	r->fd = pm_platform_private_mem(p, r->vm, GMEM_SIZE,
+					GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
 	if (r->fd < 0) {
 		pmb_error(b, "KVM_CREATE_GUEST_MEMFD(MMAP|INIT_SHARED): %s", strerror(errno));
 		return -1;

@@ -44,13 +44,13 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 
 /*
  * In FIXTURE_SETUP: platform present (else SKIP), then its VM. A platform whose
- * launch flow privmem lacks is a SKIP with that reason, never a FAIL.
+ * launch flow privmem lacks (create_vm NULL) is a SKIP with that reason, never a FAIL.
  */
 #define PM_SETUP_VM(need_ptr, plat_out, vm_out) do {				\
 	PM_REQUIRE((need_ptr), (plat_out));					\
-	(vm_out) = (plat_out)->create_vm(plat_out);				\
-	if (!(vm_out) && errno == ENOSYS)					\
+	if (!(plat_out)->create_vm)						\
 		SKIP(return, "%s: privmem has no launch flow for it", (plat_out)->name); \
+	(vm_out) = (plat_out)->create_vm(plat_out);				\
 	if (!(vm_out))								\
 		TH_LOG("creating a %s VM: %s", (plat_out)->name, strerror(errno)); \
 	ASSERT_NE(NULL, (vm_out));						\
@@ -63,49 +63,70 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 		     (unsigned long long)(have), (unsigned long long)(want));	\
 } while (0)
 
-/* The guest_memfd flag sets every fixture with a `struct pm_need need` variant runs. */
-#define PM_GMEM_FLAG_VARIANTS(fixture)							\
-	FIXTURE_VARIANT_ADD(fixture, default_vm) {					\
-		.need = { "sw-default", 0 } };						\
-	FIXTURE_VARIANT_ADD(fixture, default_vm_mmap) {					\
-		.need = { "sw-default", GUEST_MEMFD_FLAG_MMAP } };			\
-	FIXTURE_VARIANT_ADD(fixture, default_vm_shared) {				\
-		.need = { "sw-default", PM_MMAP_SHARED } };				\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm) {					\
-		.need = { "sw-protected", 0 } };					\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm_mmap) {					\
-		.need = { "sw-protected", GUEST_MEMFD_FLAG_MMAP } };			\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm_shared) {				\
-		.need = { "sw-protected", PM_MMAP_SHARED } };				\
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) {						\
-		.need = { "snp", 0 } };							\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) {						\
-		.need = { "tdx", 0 } }
+/*
+ * Variant sets, derived from platforms/list.h: PM_VARIANTS(SET, fixture, args...) expands
+ * SET_<gmem>(fixture, name, prefix, args...) for every platform, and each set defines one
+ * per guest_memfd family (sw, cvm, no), empty for a family it leaves out (SET is
+ * PM_VS_<set>: a token no macro has, since it is expanded on the way). A variant is
+ * named <prefix>_vm<suffix> and needs { name, flags }, plus the fixture's own fields.
+ * Variant names are KTAP test names: never change one.
+ */
+#define PM_VARIANTS(set, fixture, ...)						\
+	PM_PLATFORM_LIST(PM_VARIANTS_ONE, set, fixture, __VA_ARGS__)		\
+	_Static_assert(1, #set)		/* takes the caller's ';' */
+#define PM_VARIANTS_ONE(ident, name, prefix, gmem, set, fixture, ...)		\
+	set##_##gmem(fixture, name, prefix, __VA_ARGS__)
+#define PM_VARIANT(fixture, variant, name, flags, ...)				\
+	FIXTURE_VARIANT_ADD(fixture, variant) { .need = { name, flags }, __VA_ARGS__ };
+
+/*
+ * Every guest_memfd platform (sw and cvm): <prefix>_vm<suffix> needing `flags`, with the
+ * fixture's own initialisers after (e.g. `.guest_page = PM_PAGE_4K`).
+ */
+#define PM_GMEM_VARIANTS(fixture, suffix, flags, ...)				\
+	PM_VARIANTS(PM_VS_GMEM, fixture, suffix, flags, __VA_ARGS__)
+#define PM_VS_GMEM_sw(fixture, name, prefix, suffix, flags, ...)		\
+	PM_VARIANT(fixture, prefix##_vm##suffix, name, flags, __VA_ARGS__)
+#define PM_VS_GMEM_cvm PM_VS_GMEM_sw
+#define PM_VS_GMEM_no(...)
+
+/*
+ * The confidential platforms alone, the same way: for lists whose software-VM variants
+ * are the fixture's own (written out beside it), this is the rest of the list.
+ */
+#define PM_CVM_VARIANTS(fixture, suffix, flags, ...)				\
+	PM_VARIANTS(PM_VS_CVM, fixture, suffix, flags, __VA_ARGS__)
+#define PM_VS_CVM_sw(...)
+#define PM_VS_CVM_cvm PM_VS_GMEM_sw
+#define PM_VS_CVM_no(...)
 
 /* One variant per VM type, for rows that do not depend on creation flags. */
-#define PM_GMEM_VM_VARIANTS(fixture)							\
-	FIXTURE_VARIANT_ADD(fixture, default_vm) { .need = { "sw-default", 0 } };	\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm) { .need = { "sw-protected", 0 } };	\
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) { .need = { "snp", 0 } };			\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) { .need = { "tdx", 0 } }
+#define PM_GMEM_VM_VARIANTS(fixture) PM_GMEM_VARIANTS(fixture, , 0)
+
+/*
+ * The guest_memfd flag sets every fixture with a `struct pm_need need` variant runs: each
+ * software VM type with no flag, MMAP and MMAP|INIT_SHARED; a confidential one with none.
+ */
+#define PM_GMEM_FLAG_VARIANTS(fixture) PM_VARIANTS(PM_VS_FLAG, fixture)
+#define PM_VS_FLAG_sw(fixture, name, prefix, ...)				\
+	PM_VARIANT(fixture, prefix##_vm, name, 0)				\
+	PM_VARIANT(fixture, prefix##_vm_mmap, name, GUEST_MEMFD_FLAG_MMAP)	\
+	PM_VARIANT(fixture, prefix##_vm_shared, name, PM_MMAP_SHARED)
+#define PM_VS_FLAG_cvm(fixture, name, prefix, ...) PM_VARIANT(fixture, prefix##_vm, name, 0)
+#define PM_VS_FLAG_no(...)
 
 /*
  * Guest-access fixtures: a `struct pm_need need` and the guest page size; the
  * guest_memfd is host-mapped (MMAP|INIT_SHARED) so both sides can be checked.
+ * Software VM types run 4K and 2M guest pages, confidential ones 4K.
  */
-#define PM_GMEM_GUEST_VARIANTS(fixture)							\
-	FIXTURE_VARIANT_ADD(fixture, default_vm_4k) {					\
-		.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };	\
-	FIXTURE_VARIANT_ADD(fixture, default_vm_2m) {					\
-		.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };	\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm_4k) {					\
-		.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };	\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm_2m) {					\
-		.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M };	\
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) {						\
-		.need = { "snp", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K };		\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) {						\
-		.need = { "tdx", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K }
+#define PM_GMEM_GUEST_VARIANTS(fixture) PM_VARIANTS(PM_VS_GUEST, fixture)
+#define PM_VS_GUEST_sw(fixture, name, prefix, ...)				\
+	PM_VARIANT(fixture, prefix##_vm_4k, name, PM_MMAP_SHARED, .guest_page = PM_PAGE_4K) \
+	PM_VARIANT(fixture, prefix##_vm_2m, name, PM_MMAP_SHARED, .guest_page = PM_PAGE_2M)
+#define PM_VS_GUEST_cvm(fixture, name, prefix, ...)				\
+	PM_VARIANT(fixture, prefix##_vm, name, PM_MMAP_SHARED, .guest_page = PM_PAGE_4K)
+#define PM_VS_GUEST_no(...)
 
 /*
  * In FIXTURE_SETUP: a guest_memfd of `size` from the platform, and its host
@@ -113,7 +134,7 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
  * memory with two views, whichever path the backend faults it through.
  */
 #define PM_MAPPED_GMEM(plat, vm, flags, size, fd_out, host_out) do {		\
-	(fd_out) = (plat)->create_private_mem((vm), (size), (flags));		\
+	(fd_out) = pm_platform_private_mem((plat), (vm), (size), (flags));	\
 	ASSERT_LE(0, (fd_out));							\
 	(host_out) = mmap(NULL, (size), PROT_READ | PROT_WRITE, MAP_SHARED, (fd_out), 0); \
 	ASSERT_NE(MAP_FAILED, (host_out));					\
@@ -178,7 +199,7 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 		self->size = (pages) * self->page;				\
 		self->flags = variant->need.gmem_flags;				\
 		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
-		self->fd = self->p->create_private_mem(self->vm, self->size, self->flags); \
+		self->fd = pm_platform_private_mem(self->p, self->vm, self->size, self->flags); \
 		ASSERT_LE(0, self->fd);						\
 	}									\
 	FIXTURE_TEARDOWN(name)							\

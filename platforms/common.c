@@ -1,27 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "platform.h"
 
+#define PM_PLATFORM_PTR(ident, ...) &pm_platform_##ident,
+#define PM_PLATFORM_NAME(ident, name, ...) name,
+
 const struct pm_platform *const pm_platforms[] = {
-	&pm_platform_sw_default,
-	&pm_platform_sw_protected,
-	&pm_platform_secretmem,
-	&pm_platform_tdx,
-	&pm_platform_snp,
-	&pm_platform_cca,
-	&pm_platform_kvm_plain,
+	PM_PLATFORM_LIST(PM_PLATFORM_PTR)
 	NULL,
 };
 
+/* The names variants need a platform by: the list's, which each ops table's .name repeats. */
+static const char *const pm_platform_names[] = { PM_PLATFORM_LIST(PM_PLATFORM_NAME) };
+
 const struct pm_platform *pm_platform_find(const char *name)
 {
-	for (int i = 0; pm_platforms[i]; i++)
+	for (int i = 0; pm_platforms[i]; i++) {
+		if (strcmp(pm_platforms[i]->name, pm_platform_names[i])) {
+			fprintf(stderr, "privmem: platforms/list.h entry %d is '%s', its ops table "
+				"says '%s'\n", i, pm_platform_names[i], pm_platforms[i]->name);
+			abort();
+		}
 		if (!strcmp(pm_platforms[i]->name, name))
 			return pm_platforms[i];
+	}
 	return NULL;
 }
 
@@ -39,6 +45,10 @@ bool pm_platform_detect(const struct pm_platform *p, const struct pm_caps *c, ch
 	size_t n;
 
 	why[0] = '\0';
+	if (p->arch && strcmp(c->uts.machine, p->arch)) {
+		snprintf(why, len, "host is %s; %s needs %s", c->uts.machine, p->name, p->arch);
+		return false;
+	}
 	if (p->detect(c, why, len))
 		return true;
 	n = strlen(why);
@@ -55,14 +65,6 @@ bool pm_platform_present(const struct pm_platform *p, char *why, size_t len)
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p)
 {
 	return pm_vm_create(p->vm_type);
-}
-
-/* For platforms whose launch flow privmem does not implement yet. */
-struct pm_vm *pm_plat_no_vm(const struct pm_platform *p)
-{
-	(void)p;
-	errno = ENOSYS;
-	return NULL;
 }
 
 int pm_plat_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags)
@@ -86,33 +88,12 @@ int pm_plat_convert_attributes(struct pm_vm *vm, uint64_t gpa, uint64_t size, bo
 	return ioctl(vm->fd, KVM_SET_MEMORY_ATTRIBUTES, &a);
 }
 
-int pm_plat_no_convert(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private)
-{
-	(void)vm, (void)gpa, (void)size, (void)to_private;
-	errno = EOPNOTSUPP;
-	return -1;
-}
-
 /* KVM_CAP_GUEST_MEMFD_FLAGS is the whole truth; absent cap means no flag is valid. */
 uint64_t pm_plat_gmem_flags_from_cap(const struct pm_caps *c, unsigned long vm_type)
 {
 	long v = pm_vm_cap(c, vm_type, PM_KVM_CAP_GUEST_MEMFD_FLAGS);
 
 	return v > 0 ? (uint64_t)v : 0;
-}
-
-int pm_plat_no_bind(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-		    int fd, uint64_t offset, uint64_t page_size)
-{
-	(void)vm, (void)slot, (void)gpa, (void)size, (void)fd, (void)offset, (void)page_size;
-	errno = EOPNOTSUPP;
-	return -1;
-}
-
-uint64_t pm_plat_no_gmem_flags(const struct pm_caps *c, unsigned long vm_type)
-{
-	(void)c, (void)vm_type;
-	return 0;
 }
 
 bool pm_plat_detect_vm_type(const struct pm_caps *c, unsigned long type, char *why, size_t len)

@@ -4,20 +4,11 @@
  * all. What the VM library's own rows (conformance/vmlib) need, so they run on any
  * KVM kernel, including ones that predate guest_memfd (Debian's 6.1 in the lab).
  */
-#include <errno.h>
-
 #include "platform.h"
 
 static bool detect(const struct pm_caps *c, char *why, size_t len)
 {
 	return pm_plat_detect_vm_type(c, KVM_X86_DEFAULT_VM, why, len);
-}
-
-static int no_private_mem(struct pm_vm *vm, uint64_t size, uint64_t flags)
-{
-	(void)vm, (void)size, (void)flags;
-	errno = EOPNOTSUPP;
-	return -1;
 }
 
 const struct pm_platform pm_platform_kvm_plain = {
@@ -26,9 +17,4 @@ const struct pm_platform pm_platform_kvm_plain = {
 	.vm_type = KVM_X86_DEFAULT_VM,
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
-	.create_private_mem = no_private_mem,
-	.bind_memslot = pm_plat_no_bind,
-	.convert = pm_plat_no_convert,
-	.gmem_flags = pm_plat_no_gmem_flags,
-	.host_can_map_private = false,
 };

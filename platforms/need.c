@@ -19,7 +19,7 @@ const struct pm_platform *pm_need_met(const struct pm_need *need, char *why, siz
 		snprintf(why, len, "platform %s absent: %s", p->name, reason);
 		return NULL;
 	}
-	valid = p->gmem_flags(pm_caps(), p->vm_type);
+	valid = pm_platform_gmem_flags(p, pm_caps());
 	if ((need->gmem_flags & valid) != need->gmem_flags) {
 		snprintf(why, len, "KVM_CAP_GUEST_MEMFD_FLAGS=0x%llx lacks 0x%llx on %s",
 			 (unsigned long long)valid,

@@ -42,8 +42,4 @@ const struct pm_platform pm_platform_secretmem = {
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = create_secret,
-	.bind_memslot = pm_plat_no_bind,
-	.convert = pm_plat_no_convert,
-	.gmem_flags = pm_plat_no_gmem_flags,
-	.host_can_map_private = true,
 };

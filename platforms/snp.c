@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * AMD SEV-SNP (KVM_X86_SNP_VM, Linux 6.11). Detection only: the SNP launch flow
- * (KVM_SEV_INIT2, SNP_LAUNCH_START/UPDATE/FINISH) is not implemented yet.
+ * (KVM_SEV_INIT2, SNP_LAUNCH_START/UPDATE/FINISH) is not implemented yet: create_vm
+ * is NULL (platform.h says how the flow maps onto the ops).
  */
+#include <signal.h>
+
 #include "platform.h"
 
 static bool detect(const struct pm_caps *c, char *why, size_t len)
@@ -15,11 +18,10 @@ const struct pm_platform pm_platform_snp = {
 	.summary = "AMD SEV-SNP guests",
 	.vm_type = KVM_X86_SNP_VM,
 	.kconfig = "CONFIG_KVM_AMD_SEV",
+	.arch = "x86_64",
 	.detect = detect,
-	.create_vm = pm_plat_no_vm,
 	.create_private_mem = pm_plat_gmem_create,
 	.bind_memslot = pm_plat_bind_gmem,
-	.convert = pm_plat_no_convert,
 	.gmem_flags = pm_plat_gmem_flags_from_cap,
-	.host_can_map_private = false,
+	.host_fault = { SIGBUS, BUS_ADRERR },	/* guest_memfd: as sw-protected */
 };

@@ -15,7 +15,5 @@ const struct pm_platform pm_platform_sw_default = {
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = pm_plat_gmem_create,
 	.bind_memslot = pm_plat_bind_gmem,
-	.convert = pm_plat_no_convert,
 	.gmem_flags = pm_plat_gmem_flags_from_cap,
-	.host_can_map_private = false,
 };

@@ -4,6 +4,7 @@
  * KVM_SET_MEMORY_ATTRIBUTES without hardware encryption; api.rst calls its ABI
  * unstable, development and testing only.
  */
+#include <signal.h>
 #include <stdio.h>
 
 #include "platform.h"
@@ -27,11 +28,13 @@ const struct pm_platform pm_platform_sw_protected = {
 	.summary = "KVM_X86_SW_PROTECTED_VM: software private memory with memory attributes",
 	.vm_type = KVM_X86_SW_PROTECTED_VM,
 	.kconfig = "CONFIG_KVM_SW_PROTECTED_VM",
+	.arch = "x86_64",
 	.detect = detect,
 	.create_vm = pm_plat_create_vm,
 	.create_private_mem = pm_plat_gmem_create,
 	.bind_memslot = pm_plat_bind_gmem,
 	.convert = pm_plat_convert_attributes,
 	.gmem_flags = pm_plat_gmem_flags_from_cap,
-	.host_can_map_private = false,
+	/* kvm_gmem_fault_user_mapping: VM_FAULT_SIGBUS, arch/x86/mm/fault.c do_sigbus */
+	.host_fault = { SIGBUS, BUS_ADRERR },
 };

@@ -35,10 +35,10 @@ TEST_F(attr_set, no_memslot_private)
 TEST_F(attr_set, gmem_slot_private)
 {
 	AT_REQUIRE_PRIVATE(self);
-	self->fd = self->p->create_private_mem(self->vm, SLOT_SIZE, 0);
+	self->fd = pm_platform_private_mem(self->p, self->vm, SLOT_SIZE, 0);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, self->p->bind_memslot(self->vm, AT_SLOT, AT_SLOT_GPA, SLOT_SIZE, self->fd, 0,
-					   PM_PAGE_4K));
+	ASSERT_EQ(0, pm_platform_bind(self->p, self->vm, AT_SLOT, AT_SLOT_GPA, SLOT_SIZE,
+				      self->fd, 0, PM_PAGE_4K));
 	ASSERT_ATTR(self->vm->fd, 0, AT_SLOT_GPA, SLOT_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0);
 	ASSERT_ATTR(self->vm->fd, 0, AT_SLOT_GPA + 3 * AT_PAGE, 5 * AT_PAGE, 0, 0);
 	ASSERT_ATTR(self->vm->fd, 0, AT_SLOT_GPA + 3 * AT_PAGE, 5 * AT_PAGE,

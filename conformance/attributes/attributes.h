@@ -73,8 +73,7 @@ static inline struct at_result at_set(int vm_fd, uint64_t address, uint64_t size
 #define AT_VM_VARIANTS(fixture)							\
 	FIXTURE_VARIANT_ADD(fixture, default_vm) { .need = { "kvm", 0 } };		\
 	FIXTURE_VARIANT_ADD(fixture, swprot_vm) { .need = { "sw-protected", 0 } };	\
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) { .need = { "snp", 0 } };			\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) { .need = { "tdx", 0 } }
+	PM_CVM_VARIANTS(fixture, , 0)
 
 /*
  * A fixture with one VM per VM type (AT_VM_VARIANTS) on a kernel that has the
@@ -104,9 +103,9 @@ static inline struct at_result at_set(int vm_fd, uint64_t address, uint64_t size
 		if (self->sys_cap <= 0)						\
 			SKIP(return, "KVM_CAP_MEMORY_ATTRIBUTES=%ld on /dev/kvm: no KVM_SET_MEMORY_ATTRIBUTES", \
 			     self->sys_cap);					\
-		self->vm = self->p->create_vm(self->p);				\
-		if (!self->vm && errno == ENOSYS)				\
+		if (!self->p->create_vm)					\
 			SKIP(return, "%s: privmem has no launch flow for it", self->p->name); \
+		self->vm = self->p->create_vm(self->p);				\
 		if (!self->vm)							\
 			TH_LOG("creating a %s VM: %s", self->p->name, strerror(errno)); \
 		ASSERT_NE(NULL, self->vm);					\

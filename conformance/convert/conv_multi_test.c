@@ -38,10 +38,7 @@ FIXTURE_VARIANT_ADD(conv_multi, swprot_vm_2xnproc_4k) {
 	.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 0 };
 FIXTURE_VARIANT_ADD(conv_multi, swprot_vm_2xnproc_2m) {
 	.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_2M, .vcpus = 0 };
-FIXTURE_VARIANT_ADD(conv_multi, snp_vm) {
-	.need = { "snp", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 2 };
-FIXTURE_VARIANT_ADD(conv_multi, tdx_vm) {
-	.need = { "tdx", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 2 };
+PM_CVM_VARIANTS(conv_multi, , 0, .guest_page = PM_PAGE_4K, .vcpus = 2);
 
 /* Global page g's offset in the guest_memfd. */
 static uint64_t gmem_off(const struct conv *c, uint64_t g)

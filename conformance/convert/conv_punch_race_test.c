@@ -150,10 +150,7 @@ FIXTURE_VARIANT_ADD(conv_race, swprot_vm_2xnproc_4k) {
 	.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 0 };
 FIXTURE_VARIANT_ADD(conv_race, swprot_vm_2xnproc_2m) {
 	.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_2M, .vcpus = 0 };
-FIXTURE_VARIANT_ADD(conv_race, snp_vm) {
-	.need = { "snp", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 2 };
-FIXTURE_VARIANT_ADD(conv_race, tdx_vm) {
-	.need = { "tdx", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 2 };
+PM_CVM_VARIANTS(conv_race, , 0, .guest_page = PM_PAGE_4K, .vcpus = 2);
 
 static const struct conv_slot slots[] = { { GPA, 0, GMEM_SIZE } };
 

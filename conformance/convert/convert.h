@@ -123,8 +123,8 @@ struct conv_slot {
 
 /*
  * Fixture variants: VM types whose conversions privmem can drive (the PRIVATE
- * attribute; SNP and TDX report why they cannot run) and the guest's page size
- * over the slots (2M pages need 2M-aligned GPAs and sizes).
+ * attribute; the confidential ones report why they cannot run) and the guest's page
+ * size over the slots (2M pages need 2M-aligned GPAs and sizes).
  */
 #define CONV_VARIANT_FIELDS							\
 	struct pm_need need;							\
@@ -136,10 +136,7 @@ struct conv_slot {
 		.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 1 }; \
 	FIXTURE_VARIANT_ADD(fixture, swprot_vm_2m) {				\
 		.need = { "sw-protected", 0 }, .guest_page = PM_PAGE_2M, .vcpus = 1 }; \
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) {					\
-		.need = { "snp", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 1 };	\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) {					\
-		.need = { "tdx", 0 }, .guest_page = PM_PAGE_4K, .vcpus = 1 }
+	PM_CVM_VARIANTS(fixture, , 0, .guest_page = PM_PAGE_4K, .vcpus = 1)
 
 static inline int conv_nr_vcpus(int want)
 {
@@ -195,7 +192,7 @@ static inline void conv_setup(struct __test_metadata *_metadata, struct conv *c,
 {
 	ASSERT_GE(CONV_MAX_REGS, nslots);
 	ASSERT_GE(CONV_MAX_VCPUS, n);
-	c->fd = c->p->create_private_mem(c->vm, gmem_size, c->gmem_flags);
+	c->fd = pm_platform_private_mem(c->p, c->vm, gmem_size, c->gmem_flags);
 	ASSERT_LE(0, c->fd);
 	for (int i = 0; i < nslots; i++) {
 		struct conv_region *r = &c->reg[i];
@@ -274,7 +271,7 @@ static inline uint64_t conv_gpa_of(const struct conv *c, uint64_t g)
 static inline void conv_convert(struct __test_metadata *_metadata, struct conv *c,
 				uint64_t gpa, uint64_t size, bool to_private)
 {
-	int ret = c->p->convert(c->vm, gpa, size, to_private);
+	int ret = pm_platform_convert(c->p, c->vm, gpa, size, to_private);
 
 	if (ret)
 		TH_LOG("convert [0x%llx, +0x%llx) to %s: %s", (unsigned long long)gpa,

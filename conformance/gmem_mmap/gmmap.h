@@ -39,11 +39,7 @@
 #endif
 
 /* Every VM type, each needing MMAP|INIT_SHARED (or `flags`) for it. */
-#define GMMAP_VARIANTS(fixture, flags)							\
-	FIXTURE_VARIANT_ADD(fixture, default_vm) { .need = { "sw-default", (flags) } };	\
-	FIXTURE_VARIANT_ADD(fixture, swprot_vm) { .need = { "sw-protected", (flags) } };	\
-	FIXTURE_VARIANT_ADD(fixture, snp_vm) { .need = { "snp", (flags) } };			\
-	FIXTURE_VARIANT_ADD(fixture, tdx_vm) { .need = { "tdx", (flags) } }
+#define GMMAP_VARIANTS(fixture, flags) PM_GMEM_VARIANTS(fixture, , (flags))
 
 /*
  * A VM, a guest_memfd of `pages` pages created with the variant's flags, and
@@ -67,7 +63,7 @@
 		self->page = getpagesize();						\
 		self->size = (pages) * self->page;					\
 		PM_SETUP_VM(&variant->need, self->p, self->vm);				\
-		self->fd = self->p->create_private_mem(self->vm, self->size,		\
+		self->fd = pm_platform_private_mem(self->p, self->vm, self->size,	\
 						       variant->need.gmem_flags);	\
 		ASSERT_LE(0, self->fd);							\
 		self->mem = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,	\

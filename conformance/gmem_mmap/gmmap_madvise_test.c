@@ -119,7 +119,7 @@ TEST_F(gmmap_madvise, hugepage_ok_collapse_einval)
 
 	if (!pmd)
 		SKIP(return, "no THP: /sys/kernel/mm/transparent_hugepage/hpage_pmd_size unreadable");
-	fd = self->p->create_private_mem(self->vm, pmd, variant->need.gmem_flags);
+	fd = pm_platform_private_mem(self->p, self->vm, pmd, variant->need.gmem_flags);
 	ASSERT_LE(0, fd);
 	res = mmap(NULL, 2 * pmd, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, res);

@@ -57,7 +57,7 @@ TEST_F(create, size_negative_einval)
 /* Each single flag bit 0..63 is valid iff KVM_CAP_GUEST_MEMFD_FLAGS has it. */
 TEST_F(create, flag_bits_follow_cap)
 {
-	uint64_t valid = self->p->gmem_flags(pm_caps(), self->p->vm_type);
+	uint64_t valid = pm_platform_gmem_flags(self->p, pm_caps());
 
 	for (int bit = 0; bit < 64; bit++) {
 		uint64_t flag = 1ULL << bit;
@@ -84,7 +84,7 @@ TEST_F(create, flag_bits_follow_cap)
 /* All advertised flags together form a valid request too. */
 TEST_F(create, advertised_flags_combined)
 {
-	uint64_t valid = self->p->gmem_flags(pm_caps(), self->p->vm_type);
+	uint64_t valid = pm_platform_gmem_flags(self->p, pm_caps());
 	int fd = pm_gmem_create(self->vm, self->page, valid);
 
 	if (fd < 0)

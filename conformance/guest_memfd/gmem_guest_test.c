@@ -165,7 +165,7 @@ TEST_F(guest, gmem_only_slot_serves_guest_memfd)
 	bool ok;
 	int fd;
 
-	fd = self->p->create_private_mem(self->vm, PM_PAGE_2M, variant->need.gmem_flags);
+	fd = pm_platform_private_mem(self->p, self->vm, PM_PAGE_2M, variant->need.gmem_flags);
 	ASSERT_LE(0, fd);
 	host = mmap(NULL, PM_PAGE_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, host);

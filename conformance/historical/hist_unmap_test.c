@@ -66,7 +66,7 @@ FIXTURE_SETUP(hist_unmap)
 	self->size = PAGES * self->page;
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
 	/* MMAP without INIT_SHARED: every page starts private. */
-	self->fd = self->p->create_private_mem(self->vm, self->size, GUEST_MEMFD_FLAG_MMAP);
+	self->fd = pm_platform_private_mem(self->p, self->vm, self->size, GUEST_MEMFD_FLAG_MMAP);
 	ASSERT_LE(0, self->fd);
 }
 
@@ -165,7 +165,7 @@ TEST_F(hist_unmap, pg_hwpoison_unmap)
 	ASSERT_EQ(hw_before, hw_after);
 
 	/* The positive control proves the arguments valid; only the VM differs. */
-	other = self->p->create_vm(self->p);
+	other = pm_platform_vm(self->p);
 	ASSERT_NE(NULL, other);
 	ret = pm_set_region2(other, PM_SLOT_FIRST_FREE, KVM_MEM_GUEST_MEMFD, PM_TEST_GPA,
 			     self->size, self->map, self->fd, 0);

@@ -162,10 +162,7 @@ FIXTURE_VARIANT_ADD(inval_race, default_vm_2m_2xnproc) {
 	.need = { "sw-default", PM_MMAP_SHARED }, .guest_page = PM_PAGE_2M, .vcpus = 0 };
 FIXTURE_VARIANT_ADD(inval_race, swprot_vm_2xnproc) {
 	.need = { "sw-protected", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K, .vcpus = 0 };
-FIXTURE_VARIANT_ADD(inval_race, snp_vm_2xnproc) {
-	.need = { "snp", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K, .vcpus = 0 };
-FIXTURE_VARIANT_ADD(inval_race, tdx_vm_2xnproc) {
-	.need = { "tdx", PM_MMAP_SHARED }, .guest_page = PM_PAGE_4K, .vcpus = 0 };
+PM_CVM_VARIANTS(inval_race, _2xnproc, PM_MMAP_SHARED, .guest_page = PM_PAGE_4K, .vcpus = 0);
 
 FIXTURE_SETUP(inval_race)
 {

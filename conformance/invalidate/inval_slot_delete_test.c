@@ -102,10 +102,7 @@ FIXTURE_VARIANT_ADD(inval_delete, default_vm) {
 	.need = { "sw-default", PM_MMAP_SHARED }, .private = false };
 FIXTURE_VARIANT_ADD(inval_delete, swprot_vm_private) {
 	.need = { "sw-protected", 0 }, .private = true };
-FIXTURE_VARIANT_ADD(inval_delete, snp_vm) {
-	.need = { "snp", 0 }, .private = true };
-FIXTURE_VARIANT_ADD(inval_delete, tdx_vm) {
-	.need = { "tdx", 0 }, .private = true };
+PM_CVM_VARIANTS(inval_delete, , 0, .private = true);
 
 FIXTURE_SETUP(inval_delete)
 {
@@ -115,7 +112,7 @@ FIXTURE_SETUP(inval_delete)
 	inval_crew_init(&self->crew);
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
 	self->vm->timeout_ms = WAIT_MS;
-	self->fd = self->p->create_private_mem(self->vm, GMEM_SIZE, variant->need.gmem_flags);
+	self->fd = pm_platform_private_mem(self->p, self->vm, GMEM_SIZE, variant->need.gmem_flags);
 	ASSERT_LE(0, self->fd);
 	if (variant->need.gmem_flags & GUEST_MEMFD_FLAG_MMAP) {
 		self->host = mmap(NULL, GMEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
@@ -126,7 +123,7 @@ FIXTURE_SETUP(inval_delete)
 				      self->host == MAP_FAILED ? NULL : self->host,
 				      self->fd, 0, PM_PAGE_4K));
 	if (variant->private)
-		ASSERT_EQ(0, self->p->convert(self->vm, GMEM_GPA, GMEM_SIZE, true));
+		ASSERT_EQ(0, pm_platform_convert(self->p, self->vm, GMEM_GPA, GMEM_SIZE, true));
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, INVAL_CTL_SLOT, INVAL_CTL_GPA, INVAL_PAGE,
 				      NULL, -1, 0, PM_PAGE_4K));
 	self->ctl = pm_gpa_to_hva(self->vm, INVAL_CTL_GPA, INVAL_PAGE);

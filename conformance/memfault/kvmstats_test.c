@@ -315,9 +315,9 @@ static PM_GUEST void guest_touch_regions(uint64_t gpa, uint64_t n, uint64_t a2)
 static int add_region_slot(const struct pm_platform *p, struct pm_vm *vm, bool private, int *fd)
 {
 	if (private) {
-		*fd = p->create_private_mem(vm, SLOT_SIZE, 0);
+		*fd = pm_platform_private_mem(p, vm, SLOT_SIZE, 0);
 		if (*fd < 0 || pm_vm_add_memory(vm, SLOT, GPA, SLOT_SIZE, NULL, *fd, 0, 0) ||
-		    p->convert(vm, GPA, SLOT_SIZE, true))
+		    pm_platform_convert(p, vm, GPA, SLOT_SIZE, true))
 			return -1;
 	} else if (pm_vm_add_memory(vm, SLOT, GPA, SLOT_SIZE, NULL, -1, 0, 0)) {
 		return -1;

@@ -120,7 +120,7 @@ static inline void mf_prefault(int vcpu_fd, uint64_t gpa, uint64_t size, uint64_
 
 /* Convert with the platform's own operation (self->p, self->vm); SKIP where it has none. */
 #define CONVERT(self, gpa, size, to_private) do {				\
-	int __r = (self)->p->convert((self)->vm, (gpa), (size), (to_private));	\
+	int __r = pm_platform_convert((self)->p, (self)->vm, (gpa), (size), (to_private)); \
 	if (__r && errno == EOPNOTSUPP)						\
 		SKIP(return, "%s has no shared<->private conversion", (self)->p->name); \
 	ASSERT_EQ(0, __r);							\

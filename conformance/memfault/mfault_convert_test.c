@@ -133,7 +133,7 @@ FIXTURE_SETUP(mfault_pos)
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
 	self->vm->timeout_ms = 5000;
 	if (variant->gmem_closed) {
-		fd = self->p->create_private_mem(self->vm, SIZE, 0);
+		fd = pm_platform_private_mem(self->p, self->vm, SIZE, 0);
 		ASSERT_LE(0, fd);
 	}
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GPA, SIZE, NULL, fd, 0, variant->guest_page));
@@ -349,7 +349,7 @@ TEST_F(mfault_valid, signal_eintr_exit_intr_then_gmem_slot)
 
 	EXPECT_PRIVATE_FAULT(self->v, PG(VPRIV));
 	ASSERT_EQ(0, pm_vm_delete_slot(self->vm, SLOT));
-	self->fd = self->p->create_private_mem(self->vm, VSIZE, 0);
+	self->fd = pm_platform_private_mem(self->p, self->vm, VSIZE, 0);
 	ASSERT_LE(0, self->fd);
 	/* The guest's page tables (in the system slot) still map the range. */
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GPA, VSIZE, NULL, self->fd, 0, 0));
@@ -412,7 +412,7 @@ static void *flip_range(void *arg)
 	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE) && f->flips < MAX_FLIPS) {
 		pthread_mutex_lock(&f->mu);
 		priv = !priv;
-		if (f->p->convert(f->vm, GPA, RSIZE, priv))
+		if (pm_platform_convert(f->p, f->vm, GPA, RSIZE, priv))
 			f->err = errno;
 		else
 			f->flips++;
@@ -436,8 +436,7 @@ FIXTURE_VARIANT(mfault_race) {
 	bool guest_kind;	/* the guest chooses shared/private per access (C-bit, shared bit) */
 };
 FIXTURE_VARIANT_ADD(mfault_race, swprot_vm) { .need = { "sw-protected", 0 } };
-FIXTURE_VARIANT_ADD(mfault_race, snp_vm) { .need = { "snp", 0 }, .guest_kind = true };
-FIXTURE_VARIANT_ADD(mfault_race, tdx_vm) { .need = { "tdx", 0 }, .guest_kind = true };
+PM_CVM_VARIANTS(mfault_race, , 0, .guest_kind = true);
 
 FIXTURE_SETUP(mfault_race)
 {
@@ -448,7 +447,7 @@ FIXTURE_SETUP(mfault_race)
 		SKIP(return, "not applicable: %s guests choose the access kind, so a shared access to private memory is deterministic there, not a race",
 		     self->p->name);
 	self->vm->timeout_ms = 5000;
-	self->fd = self->p->create_private_mem(self->vm, RSIZE, 0);
+	self->fd = pm_platform_private_mem(self->p, self->vm, RSIZE, 0);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GPA, RSIZE, NULL, self->fd, 0, PM_PAGE_4K));
 	self->hva = pm_gpa_to_hva(self->vm, GPA, RSIZE);
@@ -532,7 +531,7 @@ TEST_F(mfault_race, convert_race_exits_exact)
 		exits++;
 		priv_exits += priv;
 		pthread_mutex_lock(&f.mu);
-		if (self->p->convert(self->vm, page, MF_PAGE, priv))
+		if (pm_platform_convert(self->p, self->vm, page, MF_PAGE, priv))
 			snprintf(bad, sizeof(bad), "converting 0x%llx to %s after exit %d: %s",
 				 (unsigned long long)page, priv ? "private" : "shared", exits,
 				 strerror(errno));

@@ -115,10 +115,10 @@ FIXTURE_SETUP(mfault_gmem)
 	self->flags = variant->need.gmem_flags;
 	PM_SETUP_VM(&variant->need, self->p, self->vm);
 	self->vm->timeout_ms = 5000;
-	self->fd = self->p->create_private_mem(self->vm, SIZE, self->flags);
+	self->fd = pm_platform_private_mem(self->p, self->vm, SIZE, self->flags);
 	ASSERT_LE(0, self->fd);
 	/* The library backs userspace_addr with fresh anonymous memory. */
-	ASSERT_EQ(0, self->p->bind_memslot(self->vm, SLOT, GPA, SIZE, self->fd, 0, PM_PAGE_4K));
+	ASSERT_EQ(0, pm_platform_bind(self->p, self->vm, SLOT, GPA, SIZE, self->fd, 0, PM_PAGE_4K));
 	self->hva = pm_gpa_to_hva(self->vm, GPA, SIZE);
 	ASSERT_NE(NULL, self->hva);
 	for (uint64_t pg = 0; pg < PAGES; pg++)
@@ -327,9 +327,9 @@ TEST_F(mfault_private, private_attr_gmem_slot_served_from_gmem)
 	uint64_t *hva;
 	struct pm_exit e;
 
-	self->fd = self->p->create_private_mem(self->vm, SIZE, 0);
+	self->fd = pm_platform_private_mem(self->p, self->vm, SIZE, 0);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, self->p->bind_memslot(self->vm, SLOT, GPA, SIZE, self->fd, 0, PM_PAGE_4K));
+	ASSERT_EQ(0, pm_platform_bind(self->p, self->vm, SLOT, GPA, SIZE, self->fd, 0, PM_PAGE_4K));
 	hva = pm_gpa_to_hva(self->vm, GPA, SIZE);
 	ASSERT_NE(NULL, hva);
 	hva[0] = HVA_WORD(0);

@@ -63,9 +63,11 @@ FIXTURE_SETUP(prefault)
 	if (variant->backing == PLAIN) {
 		ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT, GPA, SLOT_SIZE, NULL, -1, 0, PM_PAGE_4K));
 	} else {
-		self->fd = self->p->create_private_mem(self->vm, SLOT_SIZE, variant->need.gmem_flags);
+		self->fd = pm_platform_private_mem(self->p, self->vm, SLOT_SIZE,
+						   variant->need.gmem_flags);
 		ASSERT_LE(0, self->fd);
-		ASSERT_EQ(0, self->p->bind_memslot(self->vm, SLOT, GPA, SLOT_SIZE, self->fd, 0, PM_PAGE_4K));
+		ASSERT_EQ(0, pm_platform_bind(self->p, self->vm, SLOT, GPA, SLOT_SIZE, self->fd, 0,
+					      PM_PAGE_4K));
 	}
 	if (variant->backing == GMEM_PRIVATE)
 		CONVERT(self, GPA, SLOT_SIZE, true);

@@ -56,7 +56,7 @@
 		self->size = (pages) * self->page;				\
 		self->flags = variant->need.gmem_flags;				\
 		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
-		self->gmem = self->p->create_private_mem(self->vm, self->size, self->flags); \
+		self->gmem = pm_platform_private_mem(self->p, self->vm, self->size, self->flags); \
 		ASSERT_LE(0, self->gmem);					\
 		self->hva = mmap(NULL, self->size, PROT_READ | PROT_WRITE,	\
 				 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0); \

@@ -48,11 +48,11 @@ TEST_F(memslot_bind, non_gmem_fd_einval)
 /* "... on the current VM": kvm_gmem_bind() compares the gmem's kvm with the slot's. */
 TEST_F(memslot_bind, other_vm_gmem_einval)
 {
-	struct pm_vm *other = self->p->create_vm(self->p);
+	struct pm_vm *other = pm_platform_vm(self->p);
 	int fd;
 
 	ASSERT_NE(NULL, other);
-	fd = self->p->create_private_mem(other, self->size, self->flags);
+	fd = pm_platform_private_mem(self->p, other, self->size, self->flags);
 	ASSERT_LE(0, fd);
 	ASSERT_ERRNO(EINVAL, pm_set_region2(self->vm, MS_SLOT, KVM_MEM_GUEST_MEMFD, MS_GPA,
 					    self->size, self->hva, fd, 0));

@@ -101,7 +101,7 @@ TEST_F(memslot_close, closed_gmem_slot_deletes_and_rebinds)
 					   MS_GPA + (1ULL << 30), self->size, self->hva, stale, 0));
 	ASSERT_EQ(0, pm_set_region2(self->vm, MS_SLOT, KVM_MEM_GUEST_MEMFD, MS_GPA, 0, self->hva,
 				    stale, 0));
-	self->gmem = self->p->create_private_mem(self->vm, self->size, self->flags);
+	self->gmem = pm_platform_private_mem(self->p, self->vm, self->size, self->flags);
 	ASSERT_LE(0, self->gmem);
 	ASSERT_EQ(0, ms_bind(self, MS_SLOT, MS_GPA, self->size, 0));
 }
@@ -159,13 +159,13 @@ MS_FIXTURE(memslot_vmfree, GMEM_PAGES, PM_GMEM_FLAG_VARIANTS);
 static int orphan_gmem(struct __test_metadata *_metadata, FIXTURE_DATA(memslot_vmfree) *self,
 		       uint64_t pattern)
 {
-	struct pm_vm *old = self->p->create_vm(self->p);
+	struct pm_vm *old = pm_platform_vm(self->p);
 	uint64_t *host;
 	int fd;
 
 	if (!old)
 		return -1;
-	fd = self->p->create_private_mem(old, self->size, self->flags);
+	fd = pm_platform_private_mem(self->p, old, self->size, self->flags);
 	if (fd >= 0 && pm_set_region2(old, MS_SLOT, KVM_MEM_GUEST_MEMFD, MS_GPA, self->size,
 				      self->hva, fd, 0)) {
 		TH_LOG("binding in the first VM: %s", strerror(errno));

@@ -77,7 +77,7 @@ TEST_F_TIMEOUT(memslot_race, close_vs_slot_delete, 100)
 	PM_WATCHDOG_START(&w, HANG_S);
 	ASSERT_EQ(0, pthread_create(&t, NULL, close_thread, &c));
 	for (long r = 1; r <= CLOSE_ROUNDS; r++) {
-		int fd = self->p->create_private_mem(self->vm, self->size, self->flags);
+		int fd = pm_platform_private_mem(self->p, self->vm, self->size, self->flags);
 
 		w.round = r;
 		w.step = "creating and binding a guest_memfd";
