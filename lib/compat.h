@@ -50,14 +50,12 @@
 #define SYS_memfd_secret 447
 #endif
 
-#ifdef __aarch64__
 /*
  * arm64 pKVM protected VMs: KVM_CREATE_VM type flag (e3fadbcfc422 "KVM: arm64: Introduce
  * KVM_VM_TYPE_ARM_PROTECTED machine type for PVMs"; in the uapi of 7.2, not of 6.12).
  */
 #ifndef KVM_VM_TYPE_ARM_PROTECTED
 #define KVM_VM_TYPE_ARM_PROTECTED (1UL << 31)
-#endif
 #endif
 
 /*

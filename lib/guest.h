@@ -83,7 +83,6 @@ PM_GUEST struct pm_report *pm_guest_report_page(void);
 PM_GUEST void pm_guest_report_exit(uint32_t kind);
 PM_GUEST void pm_guest_halt(void) __attribute__((noreturn));
 
-#ifdef __aarch64__
 /*
  * arm64: an SMCCC call to the hypervisor (HVC #0; x0 = function id, x1-x3
  * arguments; returns x0). pKVM's memory-sharing calls (Documentation/virt/kvm/
@@ -94,6 +93,7 @@ PM_GUEST void pm_guest_halt(void) __attribute__((noreturn));
 #define PM_SMCCC_HYP_MEMINFO	0xc6000002ULL
 #define PM_SMCCC_MEM_SHARE	0xc6000003ULL
 #define PM_SMCCC_MEM_UNSHARE	0xc6000004ULL
+#ifdef __aarch64__
 PM_GUEST uint64_t pm_guest_smccc(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 #endif
 

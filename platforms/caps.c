@@ -92,6 +92,23 @@ static void probe_kvm_module(struct pm_caps *c)
 	}
 }
 
+/* Create a VM of v->type: whether it can be, and its per-VM capabilities. */
+static void probe_vm_type(int kvm, struct pm_vm_type_caps *v)
+{
+	int vm;
+
+	do
+		vm = ioctl(kvm, KVM_CREATE_VM, v->type);
+	while (vm < 0 && errno == EINTR);
+	if (vm < 0) {
+		v->create_errno = errno;
+		return;
+	}
+	v->created = true;
+	probe_caps(vm, v->cap);
+	close(vm);
+}
+
 static void probe_kvm(struct pm_caps *c)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -107,24 +124,35 @@ static void probe_kvm(struct pm_caps *c)
 	probe_caps(kvm, c->cap);
 	for (unsigned long t = 0; t < PM_NR_VM_TYPES; t++) {
 		struct pm_vm_type_caps *v = &c->vm_types[t];
-		int vm;
 
 		v->type = t;
 		v->name = vm_type_names[t];
 		v->advertised = t == 0 || (c->cap[PM_KVM_CAP_VM_TYPES] > 0 &&
 					   (c->cap[PM_KVM_CAP_VM_TYPES] & (1L << t)));
-		do
-			vm = ioctl(kvm, KVM_CREATE_VM, t);
-		while (vm < 0 && errno == EINTR);
-		if (vm < 0) {
-			v->create_errno = errno;
-			continue;
-		}
-		v->created = true;
-		probe_caps(vm, v->cap);
-		close(vm);
+		/* The numbers are x86's: elsewhere the type word means something else (arm64: IPA bits). */
+		if (t == 0 || !strcmp(c->uts.machine, "x86_64"))
+			probe_vm_type(kvm, v);
+	}
+	if (!strcmp(c->uts.machine, "aarch64")) {
+		c->arm_protected = (struct pm_vm_type_caps){
+			.type = KVM_VM_TYPE_ARM_PROTECTED, .name = "KVM_VM_TYPE_ARM_PROTECTED",
+			.advertised = true,	/* no capability advertises it: creating one tells */
+		};
+		probe_vm_type(kvm, &c->arm_protected);
 	}
 	close(kvm);
+}
+
+/* kvm-arm.mode=<mode> on the kernel command line, "" when absent (the default mode). */
+static void probe_kvm_arm_mode(struct pm_caps *c)
+{
+	char line[1024] = "";
+	const char *m;
+
+	read_line("/proc/cmdline", line, sizeof(line));
+	m = strstr(line, "kvm-arm.mode=");
+	if (m)
+		sscanf(m + strlen("kvm-arm.mode="), "%15[^ ]", c->kvm_arm_mode);
 }
 
 static void probe_secretmem(struct pm_caps *c)
@@ -235,6 +263,8 @@ void pm_caps_probe(struct pm_caps *c)
 	probe_system(c);
 	probe_kconfig(c);
 	probe_kvm(c);
+	if (!strcmp(c->uts.machine, "aarch64"))
+		probe_kvm_arm_mode(c);
 	probe_secretmem(c);
 }
 

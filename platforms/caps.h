@@ -60,6 +60,12 @@ struct pm_caps {
 	char kvm_module[32];		/* kvm_intel, kvm_amd, kvm_pvm, ... */
 	long cap[PM_NR_CAPS];		/* on /dev/kvm */
 	struct pm_vm_type_caps vm_types[PM_NR_VM_TYPES];
+	/*
+	 * arm64: KVM_VM_TYPE_ARM_PROTECTED (pKVM) probed like a VM type (KVM creates it only in
+	 * kvm-arm.mode=protected), and the mode the kernel command line asks for ("" = default).
+	 */
+	struct pm_vm_type_caps arm_protected;
+	char kvm_arm_mode[16];
 
 	bool secretmem;
 	char secretmem_reason[128];

@@ -68,6 +68,17 @@ json_t *pm_caps_json(const struct pm_caps *c)
 		}
 	}
 	json_object_set_new(kvm, "vm_types", types);
+	if (!strcmp(c->uts.machine, "aarch64")) {
+		const struct pm_vm_type_caps *v = &c->arm_protected;
+		json_t *o = json_pack("{s:b}", "created", v->created);
+
+		if (v->created)
+			json_object_set_new(o, "caps", caps_object(v->cap));
+		else if (c->kvm)
+			json_object_set_new(o, "create_error", json_string(strerror(v->create_errno)));
+		json_object_set_new(kvm, "arm_protected", o);
+		json_object_set_new(kvm, "arm_mode", json_string(c->kvm_arm_mode[0] ? c->kvm_arm_mode : "default"));
+	}
 	json_object_set_new(root, "kvm", kvm);
 
 	json_object_set_new(root, "memfd_secret", json_pack("{s:b, s:o}", "available", c->secretmem,

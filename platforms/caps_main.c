@@ -46,6 +46,10 @@ static void print_table(const struct pm_caps *c)
 			       c->vm_types[t].created ? "yes" :
 			       c->vm_types[t].advertised ? strerror(c->vm_types[t].create_errno) : "no");
 		printf("\n");
+		if (!strcmp(c->uts.machine, "aarch64"))
+			printf("arm64       kvm-arm.mode=%s, KVM_VM_TYPE_ARM_PROTECTED=%s\n",
+			       c->kvm_arm_mode[0] ? c->kvm_arm_mode : "default",
+			       c->arm_protected.created ? "yes" : strerror(c->arm_protected.create_errno));
 	}
 	printf("secretmem   %s\n", c->secretmem ? "available" : c->secretmem_reason);
 	printf("THP         enabled: %s; shmem: %s\n", c->thp_enabled, c->thp_shmem_enabled);

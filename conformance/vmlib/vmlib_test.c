@@ -152,19 +152,27 @@ static PM_GUEST void guest_fill(uint64_t gpa, uint64_t size, uint64_t c)
 		pm_guest_write64((void *)a, a ^ 0xfeed);
 }
 
-/* The host sees what the guest wrote through 4K and 2M guest mappings alike. */
+/*
+ * The host sees what the guest wrote through 4K and 2M guest mappings alike. Every
+ * vCPU exists before the first run: pKVM hosts (kvm-arm.mode=protected) fix a VM's
+ * vCPUs when it first runs, for every VM type.
+ */
 TEST_F(vmlib, guest_writes_reach_host_4k_and_2m)
 {
 	static const uint64_t pages[] = { PM_PAGE_4K, PM_PAGE_2M };
+	struct pm_vcpu *vcpu[2];
 
 	for (int i = 0; i < 2; i++) {
 		uint64_t gpa = PM_TEST_GPA + i * (1ULL << 30);
-		struct pm_vcpu *vcpu;
 
 		ASSERT_EQ(0, pm_vm_add_memory(self->vm, SLOT + i, gpa, SIZE, NULL, -1, 0, pages[i]));
-		vcpu = pm_vcpu_add(self->vm, guest_fill, gpa, SIZE, 0);
-		ASSERT_NE(NULL, vcpu);
-		ASSERT_GUEST_DONE(vcpu);
+		vcpu[i] = pm_vcpu_add(self->vm, guest_fill, gpa, SIZE, 0);
+		ASSERT_NE(NULL, vcpu[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t gpa = PM_TEST_GPA + i * (1ULL << 30);
+
+		ASSERT_GUEST_DONE(vcpu[i]);
 		for (uint64_t a = gpa; a < gpa + SIZE; a += 4096)
 			ASSERT_EQ(a ^ 0xfeed, *(uint64_t *)pm_gpa_to_hva(self->vm, a, 8));
 	}
