@@ -1,7 +1,9 @@
 #!/bin/bash
 # The lab matrix: the suite under QEMU TCG (scripts/lab.sh) on each kernel of MATRIX below,
 # oldest first: Debian's stock 6.1 (bookworm) and 7.2 (sid), and the lab kernels built with
-# sw-protected VMs from Debian's linux-source-6.12 and linux-source-7.3 (experimental). Next to
+# sw-protected VMs from Debian's linux-source-6.12 and linux-source-7.3 (experimental); then
+# sid's stock arm64 7.2 under qemu-system-aarch64, normal and pKVM protected mode (binaries from
+# build/arm64, i.e. $PRIVMEM_BUILD/arm64; columns tagged with the arch and mode). Next to
 # each kernel, the upstream KVM/mm selftests built from that kernel's own source (the peers,
 # scripts/upstream-selftests.sh; informative: they do not change the verdict). The lab
 # deviations of the deviant shim are injected on the kernels marked so: each must be detected
@@ -36,6 +38,8 @@ MATRIX=(
 	"6.12|--source 6.12|6.12|no"
 	"7.2|--stock 7.2|7.2|no"
 	"7.3|--source 7.3|7.3|yes"
+	"7.2-arm64|--arch arm64 --stock 7.2|-|no"
+	"7.2-arm64-protected|--arch arm64 --stock 7.2 --mode protected|-|no"
 )
 
 die() { echo "privmem lab-matrix: $*" >&2; exit 2; }
@@ -43,7 +47,7 @@ runs=() only="*" jobs=2 table_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--results) [ $# -ge 2 ] || die "--results wants a directory"; results=$2; shift ;;
-	--only) [ $# -ge 2 ] || die "--only wants a kernel name glob (6.1, 6.12, 7.2, 7.3)"; only=$2; shift ;;
+	--only) [ $# -ge 2 ] || die "--only wants a kernel name glob (${MATRIX[*]%%|*})"; only=$2; shift ;;
 	--jobs) [ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a positive number"; jobs=$2; shift ;;
 	--table-only) table_only=1 ;;
 	-h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -75,7 +79,8 @@ if [ "$table_only" = 0 ]; then
 			echo "privmem lab-matrix: $name: no peers ($(tail -n 1 "$work/$name.peers.log"))" >&2
 	done
 	# Then the labs, $jobs at a time, the slowest first so the lanes end together: those with
-	# deviations, then the newest kernels (they run the most rows).
+	# deviations, then from the last line up (the arm64 ones, emulating another ISA, then the
+	# newest kernels: they run the most rows).
 	order=()
 	for ((i = ${#selected[@]} - 1; i >= 0; i--)); do [ "${selected[i]##*|}" = yes ] && order+=("${selected[i]}"); done
 	for ((i = ${#selected[@]} - 1; i >= 0; i--)); do [ "${selected[i]##*|}" = yes ] || order+=("${selected[i]}"); done

@@ -2,12 +2,14 @@
 # The lab: boot a kernel under QEMU TCG (-cpu max: svm+npt, so kvm_amd runs guests) with a
 # generated initramfs holding busybox and the privmem conformance binaries, run the suite
 # inside, and write the results like `make run` does, tagged with the lab kernel:
-#   results/<stamp>-lab-<kernel release>/   (caps.json, ktap/, results.json, summary.md, ...)
-#   plus console.log (the whole serial console) and lab.json (kernel, boot and suite times).
+#   results/<stamp>-lab-<kernel release>[-arm64][-protected]/   (caps.json, ktap/, results.json,
+#   summary.md, ...) plus console.log (the whole serial console) and lab.json (kernel, arch,
+#   mode, boot and suite times).
 #
 #   scripts/lab.sh [--kernel BZIMAGE [--modules DIR]] [--kdir TREE] [--source SERIES] [--stock SERIES]
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
 #                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
+#                  [--arch x86_64|arm64] [--mode normal|protected]
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1|7.2 (Debian's
@@ -27,18 +29,30 @@
 # ([{name, exit, seconds, verdict: pass|skip|fail|timeout, splats}]); they do not change the exit.
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
-# PRIVMEM_BUILD: the build directory to take binaries from (default build/).
+# --arch arm64: qemu-system-aarch64 -M virt,virtualization=on (EL2, so the kernel runs KVM in
+# VHE mode) on --stock 7.x (sid's linux-binary-*-arm64) or --kernel IMAGE; busybox is
+# bookworm's busybox-static:arm64 (downloaded, cached); the binaries come from build/arm64/
+# (PRIVMEM_BUILD), dynamically linked against the cross libc (gcc-aarch64-linux-gnu), and the
+# host's build/privmem-report (PRIVMEM_REPORT) makes the results. --mode protected: pKVM
+# (kvm-arm.mode=protected); the lab checks that the kernel said "Protected hVHE mode
+# initialized successfully" (normal: "VHE mode initialized successfully"), else exit 2.
+# The CPU: -cpu max,pauth-impdef=on (normal); cortex-a76 (protected: pKVM's VM teardown walks
+# the whole physical address range, 2-3.7 s per VM under TCG with max's 52 bits, 0.01 s with
+# the A76's 40). PRIVMEM_LAB_CPU overrides.
+# PRIVMEM_BUILD: the build directory to take binaries from (default build/, arm64: build/arm64/).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${PRIVMEM_BUILD:-$top/build}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
 kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers=""
+arch=x86_64 mode=normal stockdir=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
 per_peer=300
 # shellcheck source=lib/kills.sh
 . "$top/scripts/lib/kills.sh"
+# shellcheck source=lib/lab-initramfs.sh
+. "$top/scripts/lib/lab-initramfs.sh"
 
 die() { echo "privmem lab: $*" >&2; exit 2; }
 say() { [ "$quiet" = 1 ] || echo "  LAB      $*" >&2; }
@@ -56,22 +70,46 @@ while [ $# -gt 0 ]; do
 	--only) [ $# -ge 2 ] || die "--only wants a pattern (collection/binary glob)"; only=$2; shift ;;
 	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
 	--peers) [ $# -ge 2 ] || die "--peers wants a directory (scripts/upstream-selftests.sh OUTDIR)"; peers=$2; shift ;;
-	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--arch) [ $# -ge 2 ] || die "--arch wants x86_64 or arm64"; arch=$2; shift ;;
+	--mode) [ $# -ge 2 ] || die "--mode wants normal or protected"; mode=$2; shift ;;
+	-h|--help) sed -n '2,/^set -u$/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
 done
 case "$timeout_s" in ''|*[!0-9]*) die "--timeout wants whole seconds" ;; esac
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run 'make deps'"
-[ -x /bin/busybox ] && busybox --list | grep -qx insmod || die "busybox-static missing: run 'make deps'"
-[ -x "$build/privmem-caps" ] && [ -x "$build/privmem-report" ] || die "not built: run 'make'"
-ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries: run 'make'"
+case "$arch" in x86_64|amd64) arch=x86_64 ;; arm64|aarch64) arch=arm64 ;; *) die "--arch: x86_64 or arm64, not '$arch'" ;; esac
+case "$arch:$mode" in
+*:normal|arm64:protected) ;;
+*) die "--mode: normal, or protected (pKVM, arm64 only), not '$mode' on $arch" ;;
+esac
+# The guest's binaries ($build) and the host's report (and the shim that lists the deviations):
+# one build on x86_64; on arm64 the x86_64 build beside build/arm64.
+if [ "$arch" = x86_64 ]; then
+	build=${PRIVMEM_BUILD:-$top/build} qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86
+	report=${PRIVMEM_REPORT:-$build/privmem-report}
+else
+	build=${PRIVMEM_BUILD:-$top/build/arm64} qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm
+	report=${PRIVMEM_REPORT:-$(dirname "$build")/privmem-report}
+	[ -x "$report" ] || report=$top/build/privmem-report
+	[ -z "$kdir$source$kasan" ] || die "arm64 labs boot --stock 7.x or --kernel IMAGE (no --kdir, --source, --kasan yet)"
+	[ -n "$stock$kernel" ] || die "--arch arm64 wants --stock 7.x or --kernel IMAGE"
+	command -v aarch64-linux-gnu-readelf >/dev/null || die "aarch64-linux-gnu-readelf missing: apt-get install gcc-aarch64-linux-gnu"
+	[ -x "$build/privmem-caps" ] || die "not built: no $build/privmem-caps (the arm64 build, PRIVMEM_BUILD)"
+	file -bL "$build/privmem-caps" 2>/dev/null | grep -q 'ARM aarch64' || die "$build/privmem-caps is not an arm64 binary (PRIVMEM_BUILD: the arm64 build)"
+fi
+shim_list=$(dirname "$report")/deviant.so
+command -v "$qemu" >/dev/null || die "$qemu missing: apt-get install $qemu_pkg (make deps)"
+[ -x "$build/privmem-caps" ] || die "not built: no $build/privmem-caps (run 'make')"
+[ -x "$report" ] || die "not built: no $report (run 'make')"
+ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries in $build/conformance: run 'make'"
 [ -z "$devglob" ] || [ -r "$build/deviant.so" ] || die "no deviant shim ($build/deviant.so): run 'make'"
+[ -z "$devglob" ] || [ -r "$shim_list" ] || die "no host deviant shim ($shim_list) to list the deviations: run 'make'"
 [ -z "$peers" ] || [ -s "$peers/list" ] || die "--peers $peers has no list: build it with scripts/upstream-selftests.sh $peers"
 
 # ---- the kernel ---------------------------------------------------------------------
 if [ -n "$stock" ]; then
-	stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock") || die "no stock $stock kernel"
+	stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock" "${arch/x86_64/amd64}") || die "no stock $stock $arch kernel"
 	kernel=$stockdir/vmlinuz
 	modules=$stockdir/modules
 	kconfig=$stockdir/config	# the stock kernels have no /proc/config.gz
@@ -84,152 +122,30 @@ elif [ -z "$kernel" ]; then
 fi
 [ -r "$kernel" ] || die "kernel $kernel not readable"
 [ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
-# The release from the bzImage header (kernel_version string), for naming the results.
-release=$(file -bL "$kernel" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
+# The release, for naming the results: the stock kernel's own record, the bzImage header
+# (kernel_version string), or the banner of an uncompressed (arm64) Image.
+release=$([ -n "$stockdir" ] && cat "$stockdir/release" 2>/dev/null)
+[ -n "$release" ] || release=$(file -bL "$kernel" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
+[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1)
 [ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9][^ ]* ' | tr -d ' ')
 [ -n "$release" ] || release=unknown
+# arm64: the KVM mode line the kernel must have printed (arch/arm64/kvm/arm.c, kvm_info).
+kvm_expect=""
+[ "$arch" != arm64 ] || [ "$mode" != normal ] || kvm_expect='kvm \[[0-9]+\]: VHE mode initialized successfully'
+[ "$mode" != protected ] || kvm_expect='kvm \[[0-9]+\]: Protected hVHE mode initialized successfully'
 
-# ---- the initramfs ---------------------------------------------------------------------
+# ---- the initramfs (scripts/lib/lab-initramfs.sh) -----------------------------------------
 work=$(mktemp -d /tmp/privmem-lab.XXXXXX) || die "cannot create a work directory"
 trap 'rm -rf "$work"' EXIT
-root=$work/root
-mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules,privmem/conformance} || die "cannot build the initramfs tree"
-cp /bin/busybox "$root/bin/busybox"
-# Every binary goes in (deviations need their area's); suite.list says which the suite runs.
-: >"$root/privmem/suite.list"
-for bin in "$build"/conformance/*/*_test; do
-	coll=$(basename "$(dirname "$bin")")
-	mkdir -p "$root/privmem/conformance/$coll"
-	cp "$bin" "$root/privmem/conformance/$coll/"
-	# shellcheck disable=SC2053 # $only is a glob on purpose
-	[ -z "$only" ] || [[ $coll/$(basename "$bin") == $only ]] || continue
-	echo "/privmem/conformance/$coll/$(basename "$bin")" >>"$root/privmem/suite.list"
-done
-[ -s "$root/privmem/suite.list" ] || die "--only '$only' matches no conformance binary"
-cp "$build/privmem-caps" "$build/privmem-kmsg" "$root/privmem/"
-# The kernel config where privmem-caps looks for it when there is no /proc/config.gz.
-[ -z "$kconfig" ] || [ ! -r "$kconfig" ] || { mkdir -p "$root/boot" && cp "$kconfig" "$root/boot/config-$release"; }
-# Lab deviations ("name area binary..." lines: only the binaries that hold a row the deviation
-# targets, kill_binaries) and the shim that injects them.
-: >"$root/privmem/deviations.list"
-if [ -n "$devglob" ]; then
-	cp "$build/deviant.so" "$root/privmem/"
-	PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
-	awk -F'\t' '$3 == "lab" { print $1 "\t" $2 "\t" $4 }' "$work/shim.list" | while IFS=$'\t' read -r dev area targets; do
-		# shellcheck disable=SC2053
-		[[ $dev == $devglob ]] && echo "$dev $area $(kill_binaries "$area" "$targets")"
-	done >"$root/privmem/deviations.list"
-	[ -s "$root/privmem/deviations.list" ] || die "--deviations '$devglob' matches no lab deviation (PRIVMEM_DEVIATION=list, column 3)"
-fi
-# Upstream selftests ("name relative-path" lines) under /privmem/peers/.
-: >"$root/privmem/peers.list"
-if [ -n "$peers" ]; then
-	while read -r name rel; do
-		[ -x "$peers/$rel" ] || die "--peers: $peers/$rel missing (scripts/upstream-selftests.sh $peers)"
-		mkdir -p "$root/privmem/peers/$(dirname "$rel")" && cp "$peers/$rel" "$root/privmem/peers/$rel" || die "cannot copy $peers/$rel"
-		echo "$name $rel" >>"$root/privmem/peers.list"
-		timeout_s=$((timeout_s + per_peer))
-	done <"$peers/list"
-fi
-# Shared libraries the binaries need, at the paths the loader looks for them.
-for f in "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/conformance/*/*_test \
-	$(find "$root/privmem/peers" -type f 2>/dev/null); do
-	[ -e "$f" ] || continue
-	ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' 
-done | sort -u | while read -r lib; do
-	[ -e "$lib" ] || continue
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
-# KVM modules of a modular kernel (decompressed: busybox insmod takes plain .ko).
-if [ -n "$modules" ]; then
-	for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/drivers/crypto/ccp/ccp kernel/arch/x86/kvm/kvm-amd; do
-		src=$(ls "$modules/$m".ko* 2>/dev/null | head -n 1)
-		[ -n "$src" ] || continue
-		case $src in
-		*.xz) xz -dc "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
-		*.zst) zstd -dcq "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
-		*) cp "$src" "$root/lib/modules/$(basename "$m").ko" ;;
-		esac
-	done
-fi
-cat >"$root/init" <<EOF
-#!/bin/busybox sh
-# privmem lab init: mount, load KVM if modular, run every conformance binary, print each
-# one's KTAP between markers on the console, power off.
-/bin/busybox --install -s /bin
-hostname privmem-lab
-export PATH=/bin:/sbin
-# Strict mode (known deviations FAIL) as on the host: PRIVMEM_STRICT=1 scripts/lab.sh ...
-export PRIVMEM_STRICT="${PRIVMEM_STRICT:-}"
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp; mount -t tmpfs run /run
-mkdir -p /dev/shm && mount -t tmpfs shm /dev/shm
-# shmem THP on request (madvise), so the rows that need a huge shmem folio can make one;
-# this is the lab VM's own knob, nothing on the host changes.
-[ -w /sys/kernel/mm/transparent_hugepage/shmem_enabled ] && echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled
-for m in irqbypass kvm ccp kvm-amd; do [ -e /lib/modules/\$m.ko ] && insmod /lib/modules/\$m.ko; done
-echo "@@PRIVMEM-BOOTED \$(cat /proc/uptime)"
-echo "@@PRIVMEM-BEGIN caps.json"
-/privmem/privmem-caps --quiet --json /tmp/caps.json >/dev/null 2>&1; cat /tmp/caps.json; echo
-echo "@@PRIVMEM-END 0 0"
-# run <results path> <binary> [env...]: one binary, its output between markers, then the
-# kernel splats logged while it ran (privmem-kmsg, by sequence number).
-run() {
-	out=\$1 bin=\$2; shift 2
-	coll=\${bin%/*}; coll=\${coll##*/}; name=\${bin##*/}
-	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
-	t0=\$(cut -d' ' -f1 /proc/uptime)
-	(cd /privmem/conformance/\$coll && env "\$@" timeout $per_binary ./\$name) >/tmp/out 2>&1
-	rc=\$?
-	t1=\$(cut -d' ' -f1 /proc/uptime)
-	if [ \$kmsg = checked ]; then
-		/privmem/privmem-kmsg since \$seq >/tmp/kmsg 2>/dev/null || kmsg=unchecked
-		echo "@@PRIVMEM-BEGIN \$out/\$coll/\$name.kmsg"
-		cat /tmp/kmsg
-		echo "@@PRIVMEM-END 0 0 0"
-	fi
-	echo "@@PRIVMEM-BEGIN \$out/\$coll/\$name.ktap"
-	cat /tmp/out
-	echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
-}
-while read -r bin; do run ktap \$bin; done </privmem/suite.list
-echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
-# Upstream selftests (--peers), in /tmp, their output and splats between markers like run's.
-while read -r name rel; do
-	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
-	t0=\$(cut -d' ' -f1 /proc/uptime)
-	(cd /tmp && timeout $per_peer /privmem/peers/\$rel) >/tmp/out 2>&1
-	rc=\$?
-	t1=\$(cut -d' ' -f1 /proc/uptime)
-	if [ \$kmsg = checked ] && /privmem/privmem-kmsg since \$seq >/tmp/kmsg 2>/dev/null; then
-		echo "@@PRIVMEM-BEGIN peers/\$name.kmsg"
-		cat /tmp/kmsg
-		echo "@@PRIVMEM-END 0 0 0"
-	else
-		kmsg=unchecked
-	fi
-	echo "@@PRIVMEM-BEGIN peers/\$name.out"
-	cat /tmp/out
-	echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
-done </privmem/peers.list
-while read -r dev area bins; do
-	for bin in \$bins; do
-		run deviations/\$dev/ktap /privmem/conformance/\$area/\$bin PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so
-	done
-done </privmem/deviations.list
-# With the shim here: prove that a splat while a binary runs fails it, in this guest too.
-[ -e /privmem/deviant.so ] && run splat-proof/ktap /privmem/conformance/vmlib/vmlib_test \
-	PRIVMEM_ENV=kmsg-splat LD_PRELOAD=/privmem/deviant.so
-echo "@@PRIVMEM-DEVIATIONS-DONE \$(cat /proc/uptime)"
-poweroff -f
-EOF
-chmod +x "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz" || die "cannot pack the initramfs"
+busybox=$(lab_busybox) || die "no busybox for $arch"
+lab_initramfs
 
 # ---- boot --------------------------------------------------------------------------------
-host=$(uname -n)
-stamp=$(date -u +%Y%m%dT%H%M%SZ)-lab-$release
+# arm64 runs are tagged with the arch (unless the release names it) and the mode.
+tag=$release
+[ "$arch" = x86_64 ] || [[ $release == *"$arch"* ]] || tag=$tag-$arch
+[ "$mode" = normal ] || tag=$tag-$mode
+stamp=$(date -u +%Y%m%dT%H%M%SZ)-lab-$tag
 mkdir -p "$results" || die "cannot create $results"
 final=$results/$stamp
 tmp=$results/.incomplete/$stamp
@@ -237,19 +153,37 @@ mkdir -p "$tmp/ktap" || die "cannot write to $results"
 trap 'rm -rf "$work" "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
 trap 'echo "privmem lab: interrupted; nothing written" >&2; exit 130' INT TERM
 console=$tmp/console.log
-say "booting $kernel ($release) under QEMU TCG, -cpu max (svm+npt); console: $console"
+say "booting $kernel ($release, $arch, $mode) under QEMU TCG; console: $console"
 t0=$(date +%s.%N)
 # ${PRIVMEM_LAB_TCG:-thread=single}: multi-threaded TCG hit "Oops: int3" in the 6.12 guest while
 # the kernel live-patched its own text (int3-based text_poke); one TCG thread did not.
 # secretmem.enable=1: older kernels (Debian's 6.1) default it to 0, so memfd_secret is ENOSYS there.
 # Two NUMA nodes, a CPU and half the memory each: the NUMA rows (mbind on guest_memfd, page
 # placement by move_pages) need a second node; nothing else changes with it.
+# (arm64: the virt board describes them in its device tree, numa-node-id.)
 numa="-object memory-backend-ram,id=m0,size=1536M -numa node,nodeid=0,cpus=0,memdev=m0
       -object memory-backend-ram,id=m1,size=1536M -numa node,nodeid=1,cpus=1,memdev=m1"
-# shellcheck disable=SC2086 # $numa is words on purpose
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "tcg,${PRIVMEM_LAB_TCG:-thread=single}" -cpu max -smp 2 -m 3G $numa \
+cmdline="panic=-1 quiet secretmem.enable=1"
+if [ "$arch" = x86_64 ]; then
+	machine="-cpu max" cmdline="console=ttyS0 $cmdline"
+else
+	# virtualization=on: EL2, so the kernel runs KVM (VHE; hVHE with pKVM). Normal mode: -cpu max
+	# with pauth-impdef=on, QEMU's cheap pointer-auth algorithm (with the architected one the
+	# stock 7.2 kernel took 25 s instead of 9 s to reach init here). Protected mode: cortex-a76,
+	# whose 40-bit physical address range makes a VM's teardown cheap: pKVM's teardown
+	# (kvm_arch_flush_shadow_all) walks the whole range, and with max's 52 bits every VM close
+	# took 2-3.7 s under TCG (48 bits, neoverse-n1: 0.15 s; 40 bits: 0.01 s), so the suite ran
+	# past 20 minutes instead of ~2. The same suite gave the same results on both CPUs in normal
+	# mode. PRIVMEM_LAB_CPU overrides either.
+	cpu=${PRIVMEM_LAB_CPU:-$([ "$mode" = protected ] && echo cortex-a76 || echo max,pauth-impdef=on)}
+	machine="-M virt,virtualization=on,gic-version=3 -cpu $cpu"
+	cmdline="console=ttyAMA0 rdinit=/init $cmdline"
+	[ "$mode" != protected ] || cmdline="$cmdline kvm-arm.mode=protected"
+fi
+# shellcheck disable=SC2086 # $machine and $numa are words on purpose
+timeout -k 10 "$timeout_s" "$qemu" $machine -accel "tcg,${PRIVMEM_LAB_TCG:-thread=single}" -smp 2 -m 3G $numa \
 	-nographic -no-reboot -nodefaults -serial stdio -kernel "$kernel" -initrd "$work/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 quiet secretmem.enable=1" </dev/null >"$console" 2>&1
+	-append "$cmdline" </dev/null >"$console" 2>&1
 qrc=$?
 t1=$(date +%s.%N)
 keep_console() {	# a failed lab keeps its console log where the user can read it
@@ -260,6 +194,9 @@ keep_console() {	# a failed lab keeps its console log where the user can read it
 tr -d '\r' <"$console" >"$console.tmp" && mv "$console.tmp" "$console"
 grep -aq '@@PRIVMEM-BOOTED' "$console" ||
 	die "the lab kernel did not reach init (qemu exit $qrc); console log: $(keep_console)"
+[ -z "$kvm_expect" ] || grep -aqE "$kvm_expect" "$console" ||
+	die "the kernel did not print '${kvm_expect#*: }' ($mode mode; it said: $(grep -a '@@PRIVMEM-KVM.*[Mm]ode' "$console" |
+		sed 's/^@@PRIVMEM-KVM \[ *[0-9.]*\] //' | paste -sd'|' | grep . || echo 'no KVM mode line')); console log: $(keep_console)"
 if ! grep -aq '@@PRIVMEM-DEVIATIONS-DONE' "$console"; then
 	if [ $qrc = 124 ] || [ $qrc = 137 ]; then
 		die "the lab hung: the suite did not finish within ${timeout_s}s; console log: $(keep_console)"
@@ -301,7 +238,7 @@ echo "$done_at - $booted" | bc >"$tmp/wall_seconds"
 while read -r dev area _; do
 	d=$tmp/deviations/$dev targets=$(awk -F'\t' -v n="$dev" '$1 == n { print $4 }' "$work/shim.list")
 	mkdir -p "$d/ktap" && cp "$tmp/rows.tsv" "$tmp/caps.json" "$d/" 2>/dev/null
-	"$build/privmem-report" "$d" >"$d/report.out" 2>&1
+	"$report" "$d" >"$d/report.out" 2>&1
 	if [ -z "$targets" ] || [ -n "$(kill_targets_unknown "$tmp/rows.tsv" "$targets")" ]; then
 		echo "$dev $area no-targets 0 0 0 ${targets:-none-named}" | cut -d' ' -f1-7 >>"$tmp/deviations.txt"
 	elif [ -r "$d/results.json" ]; then
@@ -316,21 +253,25 @@ devs_detected=$(awk '$3 == "detected"' "$tmp/deviations.txt" | wc -l)
 splat=""
 if [ -d "$tmp/splat-proof/ktap" ]; then
 	cp "$tmp/rows.tsv" "$tmp/caps.json" "$tmp/splat-proof/" 2>/dev/null
-	"$build/privmem-report" "$tmp/splat-proof" >"$tmp/splat-proof/report.out" 2>&1
+	"$report" "$tmp/splat-proof" >"$tmp/splat-proof/report.out" 2>&1
 	splat=$([ -r "$tmp/splat-proof/results.json" ] && splat_proof_verdict "$tmp/splat-proof/results.json")
 	splat=${splat:-FAIL no results}
 fi
+kvm_line=$(grep -ao '@@PRIVMEM-KVM .*' "$console" | cut -d' ' -f2- | grep -E "${kvm_expect:-^$}" | head -n 1)
 jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
-	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" \
-	'{schema: "privmem-lab/1", kernel: $k, release: $r, modules: (if $m == "" then null else $m end),
-	  qemu: "tcg,\(env.PRIVMEM_LAB_TCG // "thread=single") -cpu max -smp 2 -m 3G, 2 NUMA nodes", boot_s: $boot, suite_s: $suite, total_s: $total,
+	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" --arg arch "$arch" --arg mode "$mode" \
+	--arg q "$qemu $machine -accel tcg,${PRIVMEM_LAB_TCG:-thread=single} -smp 2 -m 3G, 2 NUMA nodes" \
+	--arg cmdline "$cmdline" --arg kvm "$kvm_line" \
+	'{schema: "privmem-lab/1", kernel: $k, release: $r, arch: $arch, mode: $mode, modules: (if $m == "" then null else $m end),
+	  qemu: $q, cmdline: $cmdline, kvm_mode_line: (if $kvm == "" then null else $kvm end),
+	  boot_s: $boot, suite_s: $suite, total_s: $total,
 	  deviations: ($devs | split("\n") | map(select(. != "") | split(" ")) |
 		{run: length, detected: map(select(.[2] == "detected")) | length,
 		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
 		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})}),
 	  splat_proof: (if $splat == "" then null else $splat end)}' >"$tmp/lab.json"
-"$build/privmem-report" "$tmp" >"$tmp/report.out"
+"$report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
 [ "$devs_detected" = "$devs_total" ] || rc=1
@@ -342,5 +283,5 @@ sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
 [ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
 [ -z "$peers" ] || echo "upstream peers: $(jq -r 'map("\(.name) \(.verdict) \(.seconds)s") | join(", ")' "$final/peers.json")" >&2
-say "$release: booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
+say "$release ($arch, $mode): booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

@@ -14,18 +14,20 @@ matrix_peers() {
 
 # matrix_lab ENTRY WORK: one MATRIX entry's lab run (retried once when it gives no results),
 # moved into $results; its path goes to WORK/<name>.run, lab.sh's output to WORK/<name>.log
-# (and into the run as lab.log).
+# (and into the run as lab.log). An arm64 entry takes its binaries from $build/arm64 and
+# this build's privmem-report.
 matrix_lab() {
 	local name args devs attempt rc run dir
-	local -a a
+	local -a a e=()
 	IFS='|' read -r name args _ devs <<<"$1"
 	dir=$2/$name.results
 	read -ra a <<<"$args"
 	[ ! -s "$2/$name.peers" ] || a+=(--peers "$(cat "$2/$name.peers")")
 	[ "$devs" != yes ] || a+=(--deviations '*')
+	[[ " $args " != *" --arch arm64 "* ]] || e=(PRIVMEM_BUILD="$build/arm64" PRIVMEM_REPORT="$build/privmem-report")
 	for attempt in 1 2; do
 		rm -rf "$dir"
-		"$top/scripts/lab.sh" --quiet --results "$dir" "${a[@]}" >"$2/$name.log" 2>&1
+		env "${e[@]}" "$top/scripts/lab.sh" --quiet --results "$dir" "${a[@]}" >"$2/$name.log" 2>&1
 		rc=$?
 		run=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name '*-lab-*' 2>/dev/null | sort | tail -n 1)
 		[ $rc -le 1 ] && [ -n "$run" ] && break
@@ -36,20 +38,40 @@ matrix_lab() {
 	cp "$2/$name.log" "$run/lab.log" && mv "$run" "$results/" && echo "$results/$(basename "$run")" >"$2/$name.run"
 }
 
-# One cell: pass/fail/skip/xfail of a run's tests, all of them or one collection's.
+# One cell: pass/fail/skip/xfail of a run's tests, all of them or one collection's ("-": the
+# run has no such collection, e.g. an architecture's own).
 matrix_cell() {
 	jq -r --arg c "${2:-}" '[.tests[] | select($c == "" or .collection == $c) | .status] as $s |
 		def n(x): $s | map(select(. == x)) | length;
-		"\(n("PASS"))/\(n("FAIL") + n("XPASS"))/\(n("SKIP"))/\(n("XFAIL"))"' "$1/results.json"
+		if ($s | length) == 0 and $c != "" then "-"
+		else "\(n("PASS"))/\(n("FAIL") + n("XPASS"))/\(n("SKIP"))/\(n("XFAIL"))" end' "$1/results.json"
+}
+
+# A run's architecture and KVM mode (lab.json; runs from before arm64: x86_64, normal).
+matrix_arch() { jq -r '.arch // "x86_64"' "$1/lab.json" 2>/dev/null || echo x86_64; }
+matrix_mode() { jq -r '.mode // "normal"' "$1/lab.json" 2>/dev/null || echo normal; }
+# matrix_label RUN: the column head, "<release> (<arch>[, <mode>])"; matrix_tag RUN: the same
+# for file names, "<release>[-<arch> unless the release names it][-<mode>]".
+matrix_label() {
+	local arch mode
+	arch=$(matrix_arch "$1") mode=$(matrix_mode "$1")
+	echo "$(jq -r '.kernel.release' "$1/caps.json") ($arch$([ "$mode" = normal ] || echo ", $mode"))"
+}
+matrix_tag() {
+	local rel arch mode
+	rel=$(jq -r '.kernel.release' "$1/caps.json") arch=$(matrix_arch "$1") mode=$(matrix_mode "$1")
+	[ "$arch" = x86_64 ] || [[ $rel == *"$arch"* ]] || rel=$rel-$arch
+	[ "$mode" = normal ] || rel=$rel-$mode
+	echo "$rel"
 }
 
 # matrix_table RUN...: markdown, area x kernel, then peers, deviations, splat proof, drift.
 matrix_table() {
 	local run area rel peer
 	printf '| area (pass/fail/skip/xfail) |'
-	for run in "$@"; do printf ' %s |' "$(jq -r '.kernel.release' "$run/caps.json")"; done
+	for run in "$@"; do printf ' %s |' "$(matrix_label "$run")"; done
 	printf '\n|---|'; for run in "$@"; do printf -- '---|'; done; echo
-	for area in $(jq -r '.tests[].collection' "$1/results.json" | sort -u); do
+	for area in $(cat "${@/%//results.json}" | jq -r '.tests[].collection' | sort -u); do
 		printf '| %s |' "$area"
 		for run in "$@"; do printf ' %s |' "$(matrix_cell "$run" "$area")"; done
 		echo
@@ -72,7 +94,7 @@ matrix_table() {
 	echo
 	# The peers, one line each.
 	echo
-	printf '| peer |'; for run in "$@"; do printf ' %s |' "$(jq -r '.kernel.release' "$run/caps.json")"; done
+	printf '| peer |'; for run in "$@"; do printf ' %s |' "$(matrix_label "$run")"; done
 	printf '\n|---|'; for run in "$@"; do printf -- '---|'; done; echo
 	for peer in $(cat "${@/%//peers.json}" 2>/dev/null | jq -r '.[].name' | sort -u); do
 		printf '| %s |' "$peer"
@@ -86,27 +108,30 @@ matrix_table() {
 	# Deviations not detected, by kernel.
 	for run in "$@"; do
 		[ -s "$run/deviations.txt" ] || continue
-		rel=$(jq -r '.kernel.release' "$run/caps.json")
+		rel=$(matrix_label "$run")
 		awk -v k="$rel" '$3 != "detected" { print "  " k ": " toupper($3) " " $1 " (" $2 "): " $7 }' "$run/deviations.txt"
 	done
 }
 
-# matrix_diffs OUTDIR RUN...: privmem-report --diff between neighbours, each into
-# OUTDIR/diff-<old>-<new>.txt, one summary line each on stdout.
+# matrix_diffs OUTDIR RUN...: privmem-report --diff between neighbours of the same
+# architecture (arm64 normal -> protected is one), each into OUTDIR/diff-<old>-<new>.txt (the
+# runs' matrix_tag), one summary line each on stdout.
 matrix_diffs() {
-	local out=$1 prev="" run a b f
+	local out=$1 run a b f arch
+	local -A prev=()
 	shift
 	echo
 	echo "Between neighbours (privmem-report --diff):"
 	for run in "$@"; do
-		if [ -n "$prev" ]; then
-			a=$(jq -r '.kernel.release' "$prev/caps.json") b=$(jq -r '.kernel.release' "$run/caps.json")
+		arch=$(matrix_arch "$run")
+		if [ -n "${prev[$arch]:-}" ]; then
+			a=$(matrix_tag "${prev[$arch]}") b=$(matrix_tag "$run")
 			f=$out/diff-$a-$b.txt
-			"$build/privmem-report" --diff "$prev" "$run" >"$f" 2>&1
+			"$build/privmem-report" --diff "${prev[$arch]}" "$run" >"$f" 2>&1
 			printf -- '- %s -> %s: %s\n' "$a" "$b" "$(grep -E '^(new failures|fixed|newly skipped|no longer skipped|drift changed)' "$f" |
 				sed -E 's/: none$/ 0/; s/ \(([0-9]+)\):?$/ \1/; s/:$//' | paste -sd, | sed 's/,/, /g')"
 		fi
-		prev=$run
+		prev[$arch]=$run
 	done
 }
 
@@ -116,7 +141,8 @@ matrix_json() {
 	for run in "$@"; do
 		jq -n --arg run "$run" --slurpfile r "$run/results.json" --slurpfile c "$run/caps.json" \
 			--slurpfile l "$run/lab.json" --slurpfile p "$( [ -r "$run/peers.json" ] && echo "$run/peers.json" || echo /dev/null)" '
-			{run: $run, release: $c[0].kernel.release, summary: $r[0].summary,
+			{run: $run, release: $c[0].kernel.release, arch: ($l[0].arch // "x86_64"), mode: ($l[0].mode // "normal"),
+			 summary: $r[0].summary,
 			 areas: ($r[0].tests | group_by(.collection) | map({key: .[0].collection,
 				value: (group_by(.status) | map({key: .[0].status, value: length}) | from_entries)}) | from_entries),
 			 drift: ($r[0].drift // []), peers: ($p[0] // null),
