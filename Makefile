@@ -10,7 +10,8 @@
 #   make bench    run the benchmarks (QUICK=1: <= 3 min; BACKGROUND=<profile>), write
 #                 results/<stamp>-<host>-<kernel>-bench/
 #   make lab [KASAN=1]  the suite on a lab kernel under QEMU TCG (KASAN=1: the KASAN,
-#                 lockdep and DEBUG_VM lab kernel)
+#                 lockdep and DEBUG_VM lab kernel); ARCH=arm64 [MODE=protected]: cross-built,
+#                 on Debian's stock arm64 7.2 under qemu-system-aarch64 (pKVM in protected mode)
 #   make mutants [MUTANTS=glob] [KASAN=1]  the real-bug corpus (conformance/mutants/): each
 #                 mutant kernel built, booted, run with privmem and the upstream selftests,
 #                 judged caught / crashed / missed; writes results/<stamp>-mutants/
@@ -88,7 +89,7 @@ DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
 	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
 	fonts-dejavu-core bsdextrautils \
 	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio patch util-linux \
-	libcap-dev uuid-dev
+	libcap-dev uuid-dev qemu-system-arm gcc-aarch64-linux-gnu file
 
 CC := $(CROSS_COMPILE)gcc
 WARN := -Wall -Wextra -Werror
@@ -291,8 +292,16 @@ bench: no-sanitize deps tools benchmarks upstream
 
 # The QEMU TCG lab (issue 5, in progress): KERNEL=<bzImage> | KDIR=<tree> | the cached
 # linux-source-6.12 build (scripts/lab-kernel.sh); LAB_ARGS="--stock 6.1" etc.
+ifeq ($(CROSS),)
 lab: no-sanitize deps conformance tools $(SHIM)
 	@scripts/lab.sh $(if $(KERNEL),--kernel $(KERNEL)) $(if $(KDIR),--kdir $(KDIR)) $(if $(filter 1,$(KASAN)),--kasan) $(LAB_ARGS)
+else
+# The arm64 lab runs this build; the host's privmem-report turns its KTAP into reports.
+lab: no-sanitize deps conformance tools $(SHIM)
+	@$(MAKE) -s ARCH=$(HOST_ARCH) tools
+	@PRIVMEM_BUILD=$(BUILD) PRIVMEM_REPORT=$(BUILD_ROOT)/privmem-report scripts/lab.sh --arch $(PM_ARCH) \
+		$(if $(KERNEL),--kernel $(KERNEL),--stock 7.2) $(if $(MODE),--mode $(MODE)) $(LAB_ARGS)
+endif
 
 # The real-bug corpus: MUTANTS=<name glob> (default all), KASAN=1 for the KASAN lane.
 mutants: no-sanitize deps conformance tools
@@ -303,9 +312,11 @@ CI_MUTANTS := gmem-readonly-accepted
 mutants-ci: no-sanitize deps conformance tools
 	@scripts/mutants.sh --expect-caught $(if $(MUTANTS_BASELINE),--baseline $(MUTANTS_BASELINE)) '$(CI_MUTANTS)'
 
-# Stock 6.1 and 7.2, the 6.12 and 7.3 lab kernels (peers beside each): one kernel x area
+# Stock 6.1 and 7.2, the 6.12 and 7.3 lab kernels (peers beside each), and stock arm64 7.2 in
+# normal and pKVM protected mode (the ARCH=arm64 build): one kernel x area
 # table, diffs between neighbours; no FAIL allowed.
 lab-matrix: no-sanitize deps conformance tools $(SHIM)
+	@$(MAKE) -s ARCH=arm64 all
 	@scripts/lab-matrix.sh
 
 clean:

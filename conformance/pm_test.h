@@ -43,11 +43,28 @@ static void __attribute__((constructor)) pm_test_warm_caps(void)
 } while (0)
 
 /*
+ * PM_REQUIRE for a variant whose guest_memfd is bound in a memslot: also SKIP where the
+ * architecture cannot bind a guest_memfd of the variant's flags (pm_need_slot_met).
+ */
+#define PM_REQUIRE_SLOT(need_ptr, plat_out) do {				\
+	char __why[256];							\
+	(plat_out) = pm_need_slot_met((need_ptr), __why, sizeof(__why));	\
+	if (!(plat_out))							\
+		SKIP(return, "%s", __why);					\
+} while (0)
+
+/*
  * In FIXTURE_SETUP: platform present (else SKIP), then its VM. A platform whose
  * launch flow privmem lacks (create_vm NULL) is a SKIP with that reason, never a FAIL.
+ * PM_SETUP_SLOT_VM: the same for fixtures that bind the variant's guest_memfd in a
+ * memslot (PM_REQUIRE_SLOT).
  */
-#define PM_SETUP_VM(need_ptr, plat_out, vm_out) do {				\
-	PM_REQUIRE((need_ptr), (plat_out));					\
+#define PM_SETUP_VM(need_ptr, plat_out, vm_out)					\
+	PM_SETUP_VM_(PM_REQUIRE, need_ptr, plat_out, vm_out)
+#define PM_SETUP_SLOT_VM(need_ptr, plat_out, vm_out)				\
+	PM_SETUP_VM_(PM_REQUIRE_SLOT, need_ptr, plat_out, vm_out)
+#define PM_SETUP_VM_(require, need_ptr, plat_out, vm_out) do {			\
+	require((need_ptr), (plat_out));					\
 	if (!(plat_out)->create_vm)						\
 		SKIP(return, "%s: privmem has no launch flow for it", (plat_out)->name); \
 	(vm_out) = (plat_out)->create_vm(plat_out);				\

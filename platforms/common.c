@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "platform.h"
 
@@ -65,6 +66,18 @@ bool pm_platform_present(const struct pm_platform *p, char *why, size_t len)
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p)
 {
 	return pm_vm_create(p->vm_type);
+}
+
+int pm_plat_sized_fd(int fd, uint64_t size)
+{
+	int saved;
+
+	if (fd < 0 || !ftruncate(fd, size))
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 int pm_plat_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags)

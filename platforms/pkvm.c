@@ -37,29 +37,14 @@ static bool detect(const struct pm_caps *c, char *why, size_t len)
 	return true;
 }
 
-static struct pm_vm *create_vm(const struct pm_platform *p)
-{
-	return pm_vm_create(p->vm_type);
-}
-
 static int create_mem(struct pm_vm *vm, uint64_t size, uint64_t flags)
 {
-	int fd;
-
 	(void)vm;
 	if (flags) {
 		errno = EINVAL;		/* no creation flags: this is not guest_memfd */
 		return -1;
 	}
-	fd = memfd_create("privmem-pkvm", MFD_CLOEXEC);
-	if (fd >= 0 && ftruncate(fd, size)) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return pm_plat_sized_fd(memfd_create("privmem-pkvm", MFD_CLOEXEC), size);
 }
 
 /* A plain slot on the host's shared mapping of the memfd; the slot owns that mapping. */
@@ -87,7 +72,7 @@ const struct pm_platform pm_platform_pkvm = {
 	.vm_type = KVM_VM_TYPE_ARM_PROTECTED,
 	.arch = "aarch64",
 	.detect = detect,
-	.create_vm = create_vm,
+	.create_vm = pm_plat_create_vm,
 	.create_private_mem = create_mem,
 	.bind_memslot = bind_mem,
 	.host_fault = { SIGSEGV, SEGV_ACCERR },

@@ -14,6 +14,13 @@
  *  - SEV-SNP: KVM_SEV_INIT2 inside create_vm (it too must precede the first vCPU);
  *    KVM_SEV_SNP_LAUNCH_START, LAUNCH_UPDATE per image range (encrypts and measures
  *    it into private guest_memfd pages), LAUNCH_FINISH before the first KVM_RUN.
+ *  - pKVM (platforms/pkvm.c): create_vm with KVM_VM_TYPE_ARM_PROTECTED; no image
+ *    loading or finalize step (the first KVM_RUN fixes the VM's vCPUs); private memory
+ *    is plain memslot memory the guest takes page by page, and conversion is the
+ *    guest's (MEM_SHARE/MEM_UNSHARE), so there is no convert op.
+ * The guest->host report channel is the architecture's (lib/<arch>/: port I/O on
+ * x86_64, an MMIO store on arm64); a TDX or SNP guest would send the same port I/O
+ * through TDG.VP.VMCALL or the GHCB, which KVM turns into the same KVM_EXIT_IO.
  * Per-vCPU init, image loading and finalize become ops once privmem has a launch flow
  * that can run here: launch code no host here can run would be untested. Until then
  * their create_vm is NULL.
@@ -91,6 +98,26 @@ struct pm_need {
 
 const struct pm_platform *pm_need_met(const struct pm_need *need, char *why, size_t len);
 
+/*
+ * guest_memfd creation flags every KVM_MEM_GUEST_MEMFD memslot's fd must have on this
+ * host's architecture, whatever the VM type: aarch64 GUEST_MEMFD_FLAG_MMAP
+ * (arch/arm64/kvm/mmu.c kvm_arch_prepare_memory_region: a gmem slot that is not
+ * kvm_memslot_is_gmem_only() is -EINVAL, "there aren't any CoCo VMs that support only
+ * private memory on arm64"); 0 elsewhere (x86 binds any guest_memfd).
+ */
+uint64_t pm_slot_gmem_flags(const struct pm_caps *c);
+/*
+ * pm_need_met() for a variant that binds its guest_memfd in a memslot: NULL (why: the
+ * architecture's rule) also when need->gmem_flags lack pm_slot_gmem_flags().
+ */
+const struct pm_platform *pm_need_slot_met(const struct pm_need *need, char *why, size_t len);
+/*
+ * errno of a VM ioctl the kernel did not build (kvm_arch_vm_ioctl's default): ENOTTY on
+ * x86 (arch/x86/kvm/x86.c), EINVAL on aarch64 (arch/arm64/kvm/arm.c `default: return
+ * -EINVAL`).
+ */
+int pm_unknown_vm_ioctl_errno(const struct pm_caps *c);
+
 /* A known backend deviation (platforms/known.c): the backend, the rows.tsv id, why. */
 struct pm_known {
 	const char *kvm_module;
@@ -162,6 +189,8 @@ static inline uint64_t pm_platform_gmem_flags(const struct pm_platform *p, const
 /* Building blocks shared by the ops tables (platforms/common.c). */
 struct pm_vm *pm_plat_create_vm(const struct pm_platform *p);
 int pm_plat_gmem_create(struct pm_vm *vm, uint64_t size, uint64_t flags);
+/* A freshly created memory fd (memfd, memfd_secret) grown to size: the fd, or -1/errno (fd closed). */
+int pm_plat_sized_fd(int fd, uint64_t size);
 int pm_plat_bind_gmem(struct pm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
 		      int fd, uint64_t offset, uint64_t page_size);
 int pm_plat_convert_attributes(struct pm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);

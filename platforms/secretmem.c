@@ -20,18 +20,8 @@ static bool detect(const struct pm_caps *c, char *why, size_t len)
 
 static int create_secret(struct pm_vm *vm, uint64_t size, uint64_t flags)
 {
-	int fd;
-
 	(void)vm;
-	fd = syscall(SYS_memfd_secret, (unsigned int)flags);
-	if (fd >= 0 && ftruncate(fd, size)) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return pm_plat_sized_fd(syscall(SYS_memfd_secret, (unsigned int)flags), size);
 }
 
 const struct pm_platform pm_platform_secretmem = {

@@ -32,14 +32,15 @@ results=${RESULTS:-$top/results}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem} build=${PRIVMEM_BUILD:-$top/build}
 
 # The matrix, one kernel per line (adding a kernel is one line):
-#   name | scripts/lab.sh kernel arguments | linux-source series of the peers (- none) | lab deviations
+#   name | scripts/lab.sh kernel arguments | linux-source series of the peers (- none) |
+#   lab deviations to inject (no, or a glob of names, extglob: the pkvm ones need an arm64 lab)
 MATRIX=(
 	"6.1|--stock 6.1|-|no"
 	"6.12|--source 6.12|6.12|no"
 	"7.2|--stock 7.2|7.2|no"
-	"7.3|--source 7.3|7.3|yes"
-	"7.2-arm64|--arch arm64 --stock 7.2|-|no"
-	"7.2-arm64-protected|--arch arm64 --stock 7.2 --mode protected|-|no"
+	"7.3|--source 7.3|7.3|!(pkvm-*)"
+	"7.2-arm64|--arch arm64 --stock 7.2|-|pkvm-unprotected"
+	"7.2-arm64-protected|--arch arm64 --stock 7.2 --mode protected|-|pkvm-*"
 )
 
 die() { echo "privmem lab-matrix: $*" >&2; exit 2; }

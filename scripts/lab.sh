@@ -41,6 +41,8 @@
 # the A76's 40). PRIVMEM_LAB_CPU overrides.
 # PRIVMEM_BUILD: the build directory to take binaries from (default build/, arm64: build/arm64/).
 set -u
+# --deviations globs may exclude (7.3 in the matrix: !(pkvm-*), the pkvm ones need an arm64 lab).
+shopt -s extglob
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}

@@ -90,11 +90,14 @@ static void *anon(uint64_t size)
 
 /*
  * KVM_CAP_GUEST_MEMFD > 0 on the VM: a guest_memfd is created and binds as a
- * KVM_MEM_GUEST_MEMFD memslot, which then deletes. SNP and TDX VMs stop after
+ * KVM_MEM_GUEST_MEMFD memslot, which then deletes. Created with flags 0; bound with
+ * the flags the architecture requires of a memslot's guest_memfd (0 on x86; MMAP on
+ * aarch64, which must then be advertised). SNP and TDX VMs stop after
  * creation (their memslots belong to a launch flow privmem does not have).
  */
 TEST_F(cap_gmem, advertised_creates_and_binds)
 {
+	uint64_t slot_flags = pm_slot_gmem_flags(pm_caps());
 	uint64_t size = GMEM_PAGES * CAP_PAGE;
 	void *hva;
 	int fd, ret;
@@ -106,12 +109,30 @@ TEST_F(cap_gmem, advertised_creates_and_binds)
 		       variant->t.name, strerrorname_np(errno));
 	ASSERT_LE(0, fd);
 	CAP_REQUIRE_LAUNCH(&variant->t);
+	if (slot_flags) {
+		/*
+		 * The architecture binds only a guest_memfd created with slot_flags
+		 * (pm_slot_gmem_flags; aarch64: MMAP, arch/arm64/kvm/mmu.c
+		 * kvm_arch_prepare_memory_region): bind one of those, which the VM
+		 * must then advertise, or no guest_memfd of it could back a slot.
+		 */
+		close(fd);
+		if ((self->vm_flags & slot_flags) != slot_flags)
+			TH_LOG("KVM_CAP_GUEST_MEMFD=%ld on %s but KVM_CAP_GUEST_MEMFD_FLAGS=0x%lx "
+			       "lacks 0x%llx, which %s requires of a memslot's guest_memfd",
+			       self->vm_gmem, variant->t.name, self->vm_flags,
+			       (unsigned long long)slot_flags, pm_caps()->uts.machine);
+		ASSERT_EQ(slot_flags, self->vm_flags & slot_flags);
+		fd = cap_gmem(self->vm_fd, size, slot_flags);
+		ASSERT_LE(0, fd);
+	}
 	hva = anon(size);
 	ASSERT_NE(NULL, hva);
 	ret = cap_region2(self->vm_fd, CAP_SLOT, CAP_GPA, size, hva, fd);
 	if (ret)
-		TH_LOG("KVM_CAP_GUEST_MEMFD=%ld on %s, binding a KVM_MEM_GUEST_MEMFD slot: %s",
-		       self->vm_gmem, variant->t.name, strerrorname_np(errno));
+		TH_LOG("KVM_CAP_GUEST_MEMFD=%ld on %s, binding a KVM_MEM_GUEST_MEMFD slot "
+		       "(guest_memfd flags 0x%llx): %s", self->vm_gmem, variant->t.name,
+		       (unsigned long long)slot_flags, strerrorname_np(errno));
 	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, cap_region2(self->vm_fd, CAP_SLOT, CAP_GPA, 0, hva, fd));
 	munmap(hva, size);

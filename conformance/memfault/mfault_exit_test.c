@@ -113,7 +113,7 @@ FIXTURE_SETUP(mfault_gmem)
 {
 	self->fd = -1;
 	self->flags = variant->need.gmem_flags;
-	PM_SETUP_VM(&variant->need, self->p, self->vm);
+	PM_SETUP_SLOT_VM(&variant->need, self->p, self->vm);
 	self->vm->timeout_ms = 5000;
 	self->fd = pm_platform_private_mem(self->p, self->vm, SIZE, self->flags);
 	ASSERT_LE(0, self->fd);

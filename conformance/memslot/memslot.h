@@ -35,7 +35,15 @@
  * pages created with the variant's flags, and `pages` pages of anonymous
  * memory to use as userspace_addr (KVM requires a valid one for gmem slots
  * too: api.rst 4.140: "a legal userspace address").
+ *
+ * Every row binds the guest_memfd, so a variant whose flags this architecture cannot
+ * bind is a SKIP naming the rule (PM_SETUP_SLOT_VM; aarch64: MMAP only). With
+ * PM_GMEM_VM_VARIANTS (one variant per VM type, rows that do not depend on creation
+ * flags) the fixture instead creates the guest_memfd with the flags the architecture
+ * requires of a memslot's fd (pm_slot_gmem_flags: 0 on x86, MMAP on aarch64).
  */
+#define MS_SLOT_FLAGS_PM_GMEM_VM_VARIANTS	pm_slot_gmem_flags(pm_caps())
+#define MS_SLOT_FLAGS_PM_GMEM_FLAG_VARIANTS	0
 #define MS_FIXTURE(name, pages, variants)					\
 	FIXTURE(name) {								\
 		const struct pm_platform *p;					\
@@ -50,12 +58,15 @@
 	variants(name);								\
 	FIXTURE_SETUP(name)							\
 	{									\
+		struct pm_need __need = variant->need;				\
+										\
 		self->gmem = -1;						\
 		self->hva = MAP_FAILED;						\
 		self->page = getpagesize();					\
 		self->size = (pages) * self->page;				\
-		self->flags = variant->need.gmem_flags;				\
-		PM_SETUP_VM(&variant->need, self->p, self->vm);			\
+		__need.gmem_flags |= MS_SLOT_FLAGS_##variants;			\
+		self->flags = __need.gmem_flags;				\
+		PM_SETUP_SLOT_VM(&__need, self->p, self->vm);			\
 		self->gmem = pm_platform_private_mem(self->p, self->vm, self->size, self->flags); \
 		ASSERT_LE(0, self->gmem);					\
 		self->hva = mmap(NULL, self->size, PROT_READ | PROT_WRITE,	\

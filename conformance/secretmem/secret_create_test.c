@@ -54,7 +54,19 @@ TEST_F(secret_create, cloexec_sets_fd_cloexec)
  */
 TEST_F(secret_create, fd_is_secretmem)
 {
-	const int o_largefile = 0100000;	/* the kernel's value; glibc's is 0 on 64-bit */
+	/*
+	 * The kernel's O_LARGEFILE, which F_GETFL reports: glibc's <fcntl.h> defines
+	 * O_LARGEFILE as 0 on 64-bit (x86_64 and aarch64 alike), and the uapi
+	 * <asm/fcntl.h> clashes with it (struct flock), so the value is the uapi
+	 * header's: arch/arm64/include/uapi/asm/fcntl.h 0400000 on aarch64,
+	 * include/uapi/asm-generic/fcntl.h 00100000 on x86 and the other
+	 * asm-generic architectures.
+	 */
+#if defined(__aarch64__)
+	const int o_largefile = 0400000;
+#else
+	const int o_largefile = 00100000;
+#endif
 	struct statfs sfs;
 	struct stat st;
 

@@ -23,7 +23,7 @@ matrix_lab() {
 	dir=$2/$name.results
 	read -ra a <<<"$args"
 	[ ! -s "$2/$name.peers" ] || a+=(--peers "$(cat "$2/$name.peers")")
-	[ "$devs" != yes ] || a+=(--deviations '*')
+	[ "$devs" = no ] || a+=(--deviations "$devs")
 	[[ " $args " != *" --arch arm64 "* ]] || e=(PRIVMEM_BUILD="$build/arm64" PRIVMEM_REPORT="$build/privmem-report")
 	for attempt in 1 2; do
 		rm -rf "$dir"
