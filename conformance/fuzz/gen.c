@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generator: the next operation, drawn from the model's state so that most
+ * operations name live objects and in-range pages, and some are invalid on purpose
+ * (bad sizes, flags, offsets, fds, overlaps) so the error paths are exercised too.
+ * Deterministic for a seed: the sequence depends on the seed and the model only.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "fuzz.h"
+
+uint64_t fz_rand(struct fz_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);	/* splitmix64 */
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint32_t fz_below(struct fz_rng *r, uint32_t n)
+{
+	return n ? fz_rand(r) % n : 0;
+}
+
+/* true with probability pct/100 */
+static bool fz_pct(struct fz_rng *r, unsigned int pct)
+{
+	return fz_below(r, 100) < pct;
+}
+
+static uint64_t fz_token(struct fz_rng *r)
+{
+	return (fz_rand(r) | 1) & 0xffffffffffffULL;
+}
+
+/* Weights per operation; 0 where the mode or the capabilities leave it out. */
+static unsigned int fz_weight(unsigned int kind, const struct fz_model *m, bool race, bool guest)
+{
+	static const unsigned int base[FZ_NR_OPS] = {
+		[FZ_CREATE] = 6, [FZ_CLOSE] = 2, [FZ_FALLOCATE] = 10, [FZ_FTRUNCATE] = 1,
+		[FZ_MMAP] = 6, [FZ_MUNMAP] = 3, [FZ_MPROTECT] = 3, [FZ_MADVISE] = 3, [FZ_MINCORE] = 5,
+		[FZ_HOST_READ] = 10, [FZ_HOST_WRITE] = 10, [FZ_SLOT_ADD] = 6, [FZ_SLOT_DEL] = 2,
+		[FZ_HVA_READ] = 4, [FZ_HVA_WRITE] = 4, [FZ_ATTR] = 6, [FZ_PREFAULT] = 4,
+		[FZ_GUEST_READ] = 14, [FZ_GUEST_WRITE] = 12, [FZ_RACE_PUNCH] = 12,
+	};
+
+	switch (kind) {
+	case FZ_ATTR:
+		return m->caps->attrs ? base[kind] : 0;
+	case FZ_PREFAULT:
+		return guest && m->caps->prefault ? base[kind] : 0;
+	case FZ_GUEST_READ:
+	case FZ_GUEST_WRITE:
+		return guest ? base[kind] : 0;
+	case FZ_RACE_PUNCH:
+		return guest && race ? base[kind] : 0;
+	}
+	return base[kind];
+}
+
+/* A handle that names an object most of the time. */
+static unsigned int fz_pick_file(struct fz_rng *r, const struct fz_model *m)
+{
+	unsigned int h = fz_below(r, FZ_FILES);
+
+	for (unsigned int i = 0; i < FZ_FILES && fz_pct(r, 85); i++, h = (h + 1) % FZ_FILES)
+		if (m->handle[h] >= 0)
+			return h;
+	return h;
+}
+
+static unsigned int fz_pick_map(struct fz_rng *r, const struct fz_model *m, bool used)
+{
+	unsigned int i = fz_below(r, FZ_MAPS);
+
+	for (unsigned int n = 0; n < FZ_MAPS && fz_pct(r, 90); n++, i = (i + 1) % FZ_MAPS)
+		if (m->map[i].used == used)
+			return i;
+	return i;
+}
+
+static unsigned int fz_pick_slot(struct fz_rng *r, const struct fz_model *m, bool used)
+{
+	unsigned int i = fz_below(r, FZ_SLOTS);
+
+	for (unsigned int n = 0; n < FZ_SLOTS && fz_pct(r, 90); n++, i = (i + 1) % FZ_SLOTS)
+		if (m->slot[i].used == used)
+			return i;
+	return i;
+}
+
+static uint32_t fz_file_pages(const struct fz_model *m, unsigned int h)
+{
+	return m->handle[h] >= 0 ? m->file[m->handle[h]].pages : 4;
+}
+
+/* A GPA in the window: mostly a page of a live slot. */
+static uint64_t fz_pick_gpa(struct fz_rng *r, const struct fz_model *m, unsigned int pct_in_slot)
+{
+	if (fz_pct(r, pct_in_slot)) {
+		const struct fz_mslot *sl = &m->slot[fz_pick_slot(r, m, true)];
+
+		if (sl->used)
+			return sl->gpa + fz_below(r, sl->npages) * FZ_PAGE;
+	}
+	return FZ_WIN_GPA + fz_below(r, FZ_WIN_PAGES) * FZ_PAGE;
+}
+
+static void fz_gen_create(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
+{
+	uint64_t valid = m->caps->gmem_flags;
+
+	op->h = fz_below(r, FZ_FILES);
+	op->x = (1 + fz_below(r, FZ_MAX_PAGES)) * FZ_PAGE;
+	if (fz_pct(r, 4))
+		op->x += 1 + fz_below(r, FZ_PAGE - 1);
+	else if (fz_pct(r, 2))
+		op->x = 0;
+	op->y = fz_rand(r) & valid;
+	if (fz_pct(r, 5))
+		op->y |= 1ULL << fz_below(r, 64);
+}
+
+static void fz_gen_fallocate(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
+{
+	static const int odd_modes[] = { 0, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE };
+	uint32_t pages;
+
+	op->h = fz_pick_file(r, m);
+	pages = fz_file_pages(m, op->h);
+	op->a = fz_pct(r, 50) ? FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE : FALLOC_FL_KEEP_SIZE;
+	if (fz_pct(r, 6))
+		op->a = odd_modes[fz_below(r, 3)];
+	op->x = fz_below(r, pages + 1) * FZ_PAGE;
+	op->y = (1 + fz_below(r, pages)) * FZ_PAGE;
+	if (fz_pct(r, 70) && op->x + op->y > pages * FZ_PAGE)	/* mostly within the file */
+		op->y = op->x < pages * FZ_PAGE ? pages * FZ_PAGE - op->x : FZ_PAGE;
+	if (fz_pct(r, 5))
+		op->x += 1 + fz_below(r, FZ_PAGE - 1);
+	else if (fz_pct(r, 5))
+		op->y += 1 + fz_below(r, FZ_PAGE - 1);
+	else if (fz_pct(r, 2))
+		op->y = 0;
+}
+
+static void fz_gen_mmap(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
+{
+	static const uint64_t prots[] = { PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
+					  PROT_READ | PROT_WRITE, PROT_READ, PROT_NONE, PROT_READ | PROT_EXEC };
+	uint32_t pages;
+
+	op->h = fz_pick_file(r, m);
+	op->m = fz_pick_map(r, m, false);
+	pages = fz_file_pages(m, op->h);
+	op->a = fz_below(r, fz_pct(r, 90) ? pages : pages + 2);
+	op->b = 1 + fz_below(r, FZ_MAX_PAGES - op->a);
+	if (fz_pct(r, 80) && op->a + op->b > pages && op->a < pages)	/* mostly below EOF */
+		op->b = pages - op->a;
+	op->x = prots[fz_below(r, 7)];
+	op->y = fz_pct(r, 5) ? MAP_PRIVATE : MAP_SHARED;
+}
+
+static void fz_gen_slot_add(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
+{
+	uint32_t pages, win;
+
+	op->s = fz_pick_slot(r, m, false);
+	op->h = fz_pick_file(r, m);
+	op->b = fz_pct(r, 94) ? FZ_FD_FILE : fz_pct(r, 50) ? FZ_FD_CLOSED : FZ_FD_MEMFD;
+	pages = fz_file_pages(m, op->h);
+	op->a = 1 + fz_below(r, pages < 8 ? pages : 8);
+	op->y = fz_below(r, pages - op->a + (fz_pct(r, 90) ? 1 : 3)) * FZ_PAGE;
+	win = FZ_WIN_PAGES - op->a;
+	op->x = FZ_WIN_GPA + fz_below(r, win + 1) * FZ_PAGE;
+	/* userspace_addr: the gmem's own mapping when it can be mapped (the 6.18 selftests' way). */
+	op->z = op->b == FZ_FD_FILE && m->handle[op->h] >= 0 &&
+		(m->file[m->handle[op->h]].flags & GUEST_MEMFD_FLAG_MMAP);
+	if (fz_pct(r, 3)) {
+		op->y += 1 + fz_below(r, FZ_PAGE - 1);
+		op->z = 0;
+	}
+}
+
+static void fz_gen_attr(struct fz_rng *r, struct fz_op *op)
+{
+	op->a = 1 + fz_below(r, 8);
+	op->x = FZ_WIN_GPA + fz_below(r, FZ_WIN_PAGES - op->a + 1) * FZ_PAGE;
+	op->y = fz_pct(r, 60) ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	if (fz_pct(r, 3))
+		op->y |= 1ULL << fz_below(r, 64);
+	else if (fz_pct(r, 2))
+		op->b = 1;
+	else if (fz_pct(r, 2))
+		op->x += 8;
+	else if (fz_pct(r, 2))
+		op->a = 0;
+}
+
+/* A race on a page some slot serves from its guest_memfd, readers on that page. */
+static void fz_gen_race(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
+{
+	const struct fz_mslot *sl = &m->slot[fz_pick_slot(r, m, true)];
+	uint32_t page = fz_below(r, sl->npages ? sl->npages : 1);
+
+	op->a = 1 + fz_below(r, (1u << FZ_VCPUS) - 1);
+	op->x = sl->gpa + (uint64_t)page * FZ_PAGE;
+	op->z = sl->off + page;
+	for (unsigned int h = 0; h < FZ_FILES; h++)
+		if (m->handle[h] >= 0 && m->handle[h] == sl->file)
+			op->h = h;
+	for (unsigned int i = 0; i < FZ_MAPS; i++) {
+		const struct fz_mmap *mp = &m->map[i];
+
+		if (mp->used && mp->file == sl->file && op->z >= mp->off && op->z < mp->off + mp->npages &&
+		    (mp->prot & PROT_READ) && fz_pct(r, 60)) {
+			op->m = i;
+			op->y = op->z - mp->off;
+			op->b = 1;
+		}
+	}
+}
+
+struct fz_op fz_gen(struct fz_rng *r, const struct fz_model *m, bool race, bool guest)
+{
+	static const uint64_t advice[] = { MADV_DONTNEED, MADV_WILLNEED, MADV_NORMAL, MADV_RANDOM,
+					   MADV_SEQUENTIAL };
+	static const uint64_t mprots[] = { PROT_READ | PROT_WRITE, PROT_READ, PROT_NONE, PROT_READ | PROT_EXEC };
+	struct fz_op op = { 0 };
+	unsigned int total = 0, pick;
+
+	for (unsigned int k = 0; k < FZ_NR_OPS; k++)
+		total += fz_weight(k, m, race, guest);
+	pick = fz_below(r, total);
+	for (op.kind = 0; pick >= fz_weight(op.kind, m, race, guest); op.kind++)
+		pick -= fz_weight(op.kind, m, race, guest);
+	op.v = fz_below(r, FZ_VCPUS);
+	switch (op.kind) {
+	case FZ_CREATE:
+		fz_gen_create(r, m, &op);
+		break;
+	case FZ_CLOSE:
+		op.h = fz_pick_file(r, m);
+		break;
+	case FZ_FALLOCATE:
+		fz_gen_fallocate(r, m, &op);
+		break;
+	case FZ_FTRUNCATE:
+		op.h = fz_pick_file(r, m);
+		op.x = fz_below(r, 2 * FZ_MAX_PAGES) * FZ_PAGE;
+		break;
+	case FZ_MMAP:
+		fz_gen_mmap(r, m, &op);
+		break;
+	case FZ_MUNMAP:
+	case FZ_MINCORE:
+		op.m = fz_pick_map(r, m, true);
+		break;
+	case FZ_MPROTECT:
+		op.m = fz_pick_map(r, m, true);
+		op.x = mprots[fz_below(r, fz_pct(r, 95) ? 3 : 4)];
+		break;
+	case FZ_MADVISE:
+		op.m = fz_pick_map(r, m, true);
+		op.x = advice[fz_below(r, 5)];
+		break;
+	case FZ_HOST_READ:
+	case FZ_HOST_WRITE:
+		op.m = fz_pick_map(r, m, true);
+		op.a = fz_below(r, m->map[op.m].npages ? m->map[op.m].npages : 1);
+		op.x = fz_token(r);
+		break;
+	case FZ_SLOT_ADD:
+		fz_gen_slot_add(r, m, &op);
+		break;
+	case FZ_SLOT_DEL:
+		op.s = fz_pick_slot(r, m, true);
+		break;
+	case FZ_HVA_READ:
+	case FZ_HVA_WRITE:
+		op.s = fz_pick_slot(r, m, true);
+		op.a = fz_below(r, m->slot[op.s].npages ? m->slot[op.s].npages : 1);
+		op.x = fz_token(r);
+		break;
+	case FZ_ATTR:
+		fz_gen_attr(r, &op);
+		break;
+	case FZ_PREFAULT:
+		op.x = fz_pick_gpa(r, m, 85);
+		op.a = fz_pct(r, 85) ? 1 : 2;
+		break;
+	case FZ_GUEST_READ:
+	case FZ_GUEST_WRITE:
+		op.x = fz_pick_gpa(r, m, 92);
+		op.y = fz_token(r);
+		break;
+	case FZ_RACE_PUNCH:
+		fz_gen_race(r, m, &op);
+		break;
+	}
+	return op;
+}
