@@ -114,7 +114,7 @@ LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 # The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
 GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench lab lab-matrix mutants mutants-ci clean distclean help no-sanitize
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench fuzz lab lab-matrix mutants mutants-ci clean distclean help no-sanitize
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
@@ -272,6 +272,11 @@ $(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-chec
 	@echo "  CC       $@"
 	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
+
+# ---- fuzzing: SEED, OPS, PLATFORM (default sw-default), RACE=1 (concurrency mode) ------------
+fuzz: no-sanitize deps $(BUILD)/privmem-fuzz $(BUILD)/privmem-kmsg
+	@scripts/fuzz.sh $(if $(PLATFORM),--platform $(PLATFORM)) $(if $(SEED),--seed $(SEED)) \
+		$(if $(OPS),--ops $(OPS)) $(if $(filter 1,$(RACE)),--race)
 
 # ---- running --------------------------------------------------------------------------
 caps: $(BUILD)/privmem-caps

@@ -284,7 +284,6 @@ static void fz_guest_cmd(struct fz_world *w, unsigned int v, uint64_t cmd, uint6
 	mb->cmd = cmd;
 	mb->gpa = gpa;
 	mb->token = token;
-	mb->started = mb->stop = 0;
 	o->code = pm_vcpu_run(vcpu, &e);
 	if (o->code == PM_RUN_SYNC && e.rep.vals[0] == FZ_STAGE) {
 		o->v[0] = e.rep.vals[1];
@@ -406,6 +405,9 @@ static void fz_race_punch(struct fz_world *w, const struct fz_op *op, struct fz_
 			o->ret = FZ_SKIPPED;
 			return;
 		}
+		/* Reset here, before any reader runs: a stale "started" would let the punch go first. */
+		fz_mbox_of(w, w->vcpu[v])->started = 0;
+		fz_mbox_of(w, w->vcpu[v])->stop = 0;
 		n++;
 	}
 	if (op->b && w->map[op->m].addr)
