@@ -16,6 +16,7 @@
 
 #define FZ_MODEL_FILES	8		/* file objects: open, or kept alive by a mapping */
 enum { FZ_NONE, FZ_ALLOCATED, FZ_TOUCHED };
+enum { FZ_SPTE_NONE, FZ_SPTE_VALID, FZ_SPTE_STALE };
 
 struct fz_mfile {
 	bool live, open;
@@ -35,8 +36,8 @@ struct fz_mmap {
 };
 
 struct fz_mslot {
-	bool used;
-	int file;			/* -1: its guest_memfd was released */
+	bool used, plain;		/* plain: no guest_memfd (flags 0) */
+	int file;			/* -1: released, or plain */
 	uint64_t gpa;
 	uint32_t npages, off;
 	bool hva_gmem, gmem_only;
@@ -52,6 +53,9 @@ struct fz_caps {
 	uint64_t slot_flags;		/* gmem flags a memslot binding needs (arm64: MMAP) */
 	/* platforms/known.c: this backend serves gmem-only slots from userspace_addr */
 	const char *gmem_via_hva;
+	/* platforms/known.c: this kernel binds guest_memfd offsets past 2^63 */
+	const char *bind_offset_known;
+	bool mmio_caching;		/* x86 kvm.mmio_caching: no-slot faults leave MMIO SPTEs */
 };
 
 struct fz_model {
@@ -61,6 +65,7 @@ struct fz_model {
 	struct fz_mmap map[FZ_MAPS];
 	struct fz_mslot slot[FZ_SLOTS];
 	bool priv[FZ_WIN_PAGES];
+	uint8_t mmio_spte[FZ_WIN_PAGES];	/* FZ_SPTE_NONE, _VALID, _STALE */
 	bool vcpu[FZ_VCPUS];
 	int vcpu_ids;
 };

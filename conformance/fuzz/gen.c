@@ -155,7 +155,7 @@ static void fz_gen_mmap(struct fz_rng *r, const struct fz_model *m, struct fz_op
 	op->m = fz_pick_map(r, m, false);
 	pages = fz_file_pages(m, op->h);
 	op->a = fz_below(r, fz_pct(r, 90) ? pages : pages + 2);
-	op->b = 1 + fz_below(r, FZ_MAX_PAGES - op->a);
+	op->b = 1 + fz_below(r, op->a < FZ_MAX_PAGES ? FZ_MAX_PAGES - op->a : 1);
 	if (fz_pct(r, 80) && op->a + op->b > pages && op->a < pages)	/* mostly below EOF */
 		op->b = pages - op->a;
 	op->x = prots[fz_below(r, 7)];
@@ -169,6 +169,8 @@ static void fz_gen_slot_add(struct fz_rng *r, const struct fz_model *m, struct f
 	op->s = fz_pick_slot(r, m, false);
 	op->h = fz_pick_file(r, m);
 	op->b = fz_pct(r, 94) ? FZ_FD_FILE : fz_pct(r, 50) ? FZ_FD_CLOSED : FZ_FD_MEMFD;
+	op->v = fz_pct(r, 88) ? FZ_SLOT_GMEM : fz_pct(r, 50) ? FZ_SLOT_PLAIN :
+		fz_pct(r, 50) ? FZ_SLOT_GMEM_RO : FZ_SLOT_GMEM_DIRTY;
 	pages = fz_file_pages(m, op->h);
 	op->a = 1 + fz_below(r, pages < 8 ? pages : 8);
 	op->y = fz_below(r, pages - op->a + (fz_pct(r, 90) ? 1 : 3)) * FZ_PAGE;
@@ -180,6 +182,15 @@ static void fz_gen_slot_add(struct fz_rng *r, const struct fz_model *m, struct f
 	if (fz_pct(r, 3)) {
 		op->y += 1 + fz_below(r, FZ_PAGE - 1);
 		op->z = 0;
+	} else if (fz_pct(r, 2)) {
+		op->y = (1ULL << 63) - FZ_PAGE;	/* u64 sum fine, loff_t sum negative */
+		op->a = 2;
+		op->z = 0;
+	}
+	/* A live slot: mostly re-set as it is (only the flags may differ). */
+	if (m->slot[op->s].used && fz_pct(r, 70)) {
+		op->x = m->slot[op->s].gpa;
+		op->a = m->slot[op->s].npages;
 	}
 }
 

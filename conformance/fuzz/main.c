@@ -183,6 +183,17 @@ static uint64_t fz_num(const char *opt, const char *s)
 	return v;
 }
 
+/* A boolean module parameter: "Y". */
+static bool fz_sysfs_yes(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int ch = f ? fgetc(f) : EOF;
+
+	if (f)
+		fclose(f);
+	return ch == 'Y';
+}
+
 /* The model's view of the platform: capabilities of its VM type and known deviations. */
 static int fz_caps_of(const char *name, struct fz_caps *fc)
 {
@@ -213,6 +224,8 @@ static int fz_caps_of(const char *name, struct fz_caps *fc)
 			c->cap[PM_KVM_CAP_PRE_FAULT_MEMORY]) > 0;
 	fc->slot_flags = pm_slot_gmem_flags(c);
 	fc->gmem_via_hva = pm_known_deviation(c, "guest.gmem_only_slot_serves_guest_memfd");
+	fc->bind_offset_known = pm_known_deviation(c, "memslot_bind.offset_signed_overflow_einval");
+	fc->mmio_caching = fz_sysfs_yes("/sys/module/kvm/parameters/mmio_caching");
 	return 0;
 }
 

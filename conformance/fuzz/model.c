@@ -72,29 +72,49 @@ static int fz_slot_at(const struct fz_model *m, uint64_t gpa)
 
 /*
  * Where a guest access to gpa goes (mfault_gmem.guest_access_without_exit,
- * memslot_close.released_gmem_guest_access_efault, api.rst 4.143/7.34):
- *  - no memslot: the access is emulated as MMIO (KVM_EXIT_MMIO);
- *  - PRIVATE attribute: the slot's guest_memfd page, or a memory-fault exit
- *    (KVM_RUN -EFAULT, KVM_EXIT_MEMORY_FAULT, flags PRIVATE) when it was released;
- *  - shared, gmem-only slot (guest_memfd created with MMAP; 6.18 kvm_memslot_is_gmem_only):
- *    the guest_memfd page (a memory-fault exit, flags 0, when released);
+ * mfault_private.*, mfault_noslot.*, memslot_close.released_gmem_guest_access_efault,
+ * api.rst 4.143/7.34):
+ *  - no memslot, shared: emulated as MMIO (KVM_EXIT_MMIO); with kvm.mmio_caching the
+ *    fault leaves an MMIO SPTE for the gfn;
+ *  - no memslot, PRIVATE: a memory-fault exit (KVM_RUN -EFAULT, KVM_EXIT_MEMORY_FAULT,
+ *    flags PRIVATE); but a still-valid MMIO SPTE is served as MMIO without a fault, and one a
+ *    memslot update made stale faults as a shared access: flags 0 (44f42ef37deb, v6.10:
+ *    is_private != kvm_mem_is_private is checked before the no-slot exit);
+ *  - PRIVATE in a plain slot: the memory-fault exit, flags PRIVATE;
+ *  - PRIVATE in a guest_memfd slot, or shared in a gmem-only one (created with MMAP; 6.18
+ *    kvm_memslot_is_gmem_only): the guest_memfd page (the exit, when it was released);
  *  - shared otherwise: userspace_addr.
  */
 enum fz_route { FZ_TO_MMIO, FZ_TO_FAULT, FZ_TO_FILE, FZ_TO_HVA };
 
-static enum fz_route fz_route(const struct fz_model *m, uint64_t gpa, int *s, uint32_t *page,
-			      bool *private)
+static bool fz_private(const struct fz_model *m, uint64_t gpa)
 {
+	return m->caps->attrs && gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE &&
+	       m->priv[(gpa - FZ_WIN_GPA) / FZ_PAGE];
+}
+
+static enum fz_route fz_route(const struct fz_model *m, uint64_t gpa, int *s, uint32_t *page,
+			      uint64_t *fflags)
+{
+	bool in_win = gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE;
+	uint64_t g = in_win ? (gpa - FZ_WIN_GPA) / FZ_PAGE : 0;
+	bool private = fz_private(m, gpa);
 	const struct fz_mslot *sl;
 
+	*fflags = private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
 	*s = fz_slot_at(m, gpa);
-	*private = m->caps->attrs && gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE &&
-		   m->priv[(gpa - FZ_WIN_GPA) / FZ_PAGE];
-	if (*s < 0)
-		return FZ_TO_MMIO;
+	if (*s < 0) {
+		if (!private || (in_win && m->mmio_spte[g] == FZ_SPTE_VALID))
+			return FZ_TO_MMIO;
+		if (in_win && m->mmio_spte[g] == FZ_SPTE_STALE)
+			*fflags = 0;
+		return FZ_TO_FAULT;
+	}
 	sl = &m->slot[*s];
 	*page = (gpa - sl->gpa) / FZ_PAGE;
-	if (*private || sl->gmem_only) {
+	if (private && sl->plain)
+		return FZ_TO_FAULT;
+	if (private || sl->gmem_only) {
 		*page += sl->off;
 		return sl->file < 0 ? FZ_TO_FAULT : FZ_TO_FILE;
 	}
@@ -187,49 +207,65 @@ static struct fz_expect fz_expect_mmap(const struct fz_mfile *f, const struct fz
 	return fz_one(0, 0);
 }
 
-/* KVM_SET_USER_MEMORY_REGION2 creating slot s (kvm_set_memory_region, kvm_gmem_bind). */
+/* KVM_SET_USER_MEMORY_REGION2 on slot s (kvm_set_memory_region, kvm_gmem_bind). */
 static struct fz_expect fz_expect_slot_add(struct fz_model *m, const struct fz_op *op)
 {
 	const struct fz_caps *c = m->caps;
 	struct fz_mfile *f = fz_handle_file(m, op->h);
+	const struct fz_mslot *live = &m->slot[op->s];
+	unsigned int variant = op->v % FZ_SLOT_VARIANTS;
 	uint64_t size = op->a * FZ_PAGE;
 	struct fz_expect e;
 
-	if (op->b == FZ_FD_FILE && !f)
+	if (variant != FZ_SLOT_PLAIN && op->b == FZ_FD_FILE && !f)
 		return fz_skip("file handle empty");
-	if (op->b == FZ_FD_FILE && op->z) {
-		/* userspace_addr is the gmem's own mapping of the range. */
-		if (!(f->flags & GUEST_MEMFD_FLAG_MMAP)) {
-			e = fz_one(-1, ENODEV);
-			e.o[0].v[0] = 1;
-			return e;
-		}
+	if (live->used) {
+		/*
+		 * A re-set of a live slot (its own userspace_addr): guest_memfd slots are immutable
+		 * and a plain one cannot gain guest_memfd (memslot_immutable.*), check_memory_region_flags
+		 * refuses GUEST_MEMFD with READONLY or LOG_DIRTY_PAGES (memslot_flags.*), a size change
+		 * is refused; an identical plain request changes nothing.
+		 */
+		if (variant != FZ_SLOT_PLAIN || !live->plain || op->a != live->npages)
+			return fz_one(-1, EINVAL);
+		return op->x == live->gpa ? fz_one(0, 0) : fz_skip("memslot move not modelled");
 	}
-	if (c->gmem_via_hva && op->b == FZ_FD_FILE && !m->slot[op->s].used &&
+	if (variant != FZ_SLOT_PLAIN && op->b == FZ_FD_FILE && op->z &&
+	    !(f->flags & GUEST_MEMFD_FLAG_MMAP)) {
+		e = fz_one(-1, ENODEV);		/* userspace_addr = the gmem's own mapping */
+		e.o[0].v[0] = 1;
+		return e;
+	}
+	if (variant == FZ_SLOT_GMEM_RO || variant == FZ_SLOT_GMEM_DIRTY)
+		return fz_one(-1, EINVAL);
+	if (c->gmem_via_hva && variant == FZ_SLOT_GMEM && op->b == FZ_FD_FILE &&
 	    (f->flags & GUEST_MEMFD_FLAG_MMAP) &&
 	    (!op->z || !(f->flags & GUEST_MEMFD_FLAG_INIT_SHARED)))
 		return fz_skip(c->gmem_via_hva);
-	if (op->y % FZ_PAGE || op->y + size < op->y)
+	if (c->bind_offset_known && variant == FZ_SLOT_GMEM && op->y >= (1ULL << 62))
+		return fz_skip(c->bind_offset_known);
+	if (variant == FZ_SLOT_GMEM && (op->y % FZ_PAGE || op->y + size < op->y))
 		return fz_one(-1, EINVAL);
-	if (m->slot[op->s].used)
-		return fz_one(-1, EINVAL);	/* memslot_immutable.identical_reset_einval */
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		const struct fz_mslot *o = &m->slot[s];
 
 		if (o->used && op->x < o->gpa + o->npages * FZ_PAGE && o->gpa < op->x + size)
 			return fz_one(-1, EEXIST);
 	}
+	if (variant == FZ_SLOT_PLAIN)
+		return fz_one(0, 0);
 	if (op->b == FZ_FD_CLOSED)
 		return fz_one(-1, EBADF);
 	if (op->b == FZ_FD_MEMFD)
 		return fz_one(-1, EINVAL);
-	if (op->y + size > f->pages * FZ_PAGE)
+	/* kvm_gmem_bind: offset < 0 (loff_t) or offset + size past EOF (eba85fee7fc6: unsigned sum). */
+	if (op->y >= (1ULL << 63) || op->y + size > f->pages * FZ_PAGE)
 		return fz_one(-1, EINVAL);
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		const struct fz_mslot *o = &m->slot[s];
 
-		if (o->used && o->file == m->handle[op->h] && op->y / FZ_PAGE < o->off + o->npages &&
-		    o->off < op->y / FZ_PAGE + op->a)
+		if (o->used && !o->plain && o->file == m->handle[op->h] &&
+		    op->y / FZ_PAGE < o->off + o->npages && o->off < op->y / FZ_PAGE + op->a)
 			return fz_one(-1, EINVAL);	/* range already bound (kvm_gmem_bind) */
 	}
 	if ((f->flags & c->slot_flags) != c->slot_flags)
@@ -246,13 +282,14 @@ static struct fz_expect fz_expect_prefault(struct fz_model *m, const struct fz_o
 
 	for (uint32_t i = 0; i < op->a && !err; i++) {
 		uint64_t gpa = op->x + i * FZ_PAGE;
+		uint64_t fflags;
 		uint32_t page;
-		bool private;
 		int s;
 
-		switch (fz_route(m, gpa, &s, &page, &private)) {
+		/* Pre-fault takes no MMIO-SPTE shortcut: a PRIVATE gfn without a slot is -EFAULT. */
+		switch (fz_route(m, gpa, &s, &page, &fflags)) {
 		case FZ_TO_MMIO:
-			err = ENOENT;
+			err = fz_private(m, gpa) ? EFAULT : ENOENT;
 			break;
 		case FZ_TO_FAULT:
 			err = EFAULT;
@@ -275,10 +312,10 @@ static struct fz_expect fz_expect_guest(struct fz_model *m, const struct fz_op *
 {
 	struct fz_expect e = fz_one(0, 0);
 	uint32_t page = 0;
-	bool private;
+	uint64_t fflags;
 	int s;
 
-	switch (fz_route(m, op->x, &s, &page, &private)) {
+	switch (fz_route(m, op->x, &s, &page, &fflags)) {
 	case FZ_TO_MMIO:
 		/* inval_delete.*: KVM_RUN 0, KVM_EXIT_MMIO at the first access (word 0). */
 		e.o[0] = (struct fz_obs){ .ret = -1, .exit_reason = KVM_EXIT_MMIO, .code = PM_RUN_EXIT,
@@ -288,7 +325,7 @@ static struct fz_expect fz_expect_guest(struct fz_model *m, const struct fz_op *
 		/* api.rst 7.34 / 4.143: KVM_RUN -1/EFAULT, KVM_EXIT_MEMORY_FAULT {flags, gpa, size}. */
 		e.o[0] = (struct fz_obs){ .ret = -1, .err = EFAULT, .exit_reason = KVM_EXIT_MEMORY_FAULT,
 					  .code = PM_RUN_ERROR,
-					  .v = { private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0, op->x, FZ_PAGE } };
+					  .v = { fflags, op->x, FZ_PAGE } };
 		break;
 	case FZ_TO_FILE:
 		if (!write)
@@ -311,15 +348,15 @@ static struct fz_expect fz_expect_race(struct fz_model *m, struct fz_op *op)
 	if (!f || op->z >= f->pages)
 		return fz_skip("no such page to punch");
 	for (unsigned int v = 0; v < FZ_VCPUS; v++) {
+		uint64_t fflags;
 		uint32_t page;
-		bool private;
 		int s;
 
 		if (!(op->a & (1u << v)))
 			continue;
 		if (!m->vcpu[v] && m->vcpu_ids >= FZ_MAX_VCPU_IDS)
 			return fz_skip("no vCPU id left");
-		if (fz_route(m, op->x, &s, &page, &private) != FZ_TO_FILE ||
+		if (fz_route(m, op->x, &s, &page, &fflags) != FZ_TO_FILE ||
 		    m->slot[s].file != m->handle[op->h] || page != op->z)
 			return fz_skip("a guest reader does not read the punched page");
 	}
@@ -357,6 +394,8 @@ struct fz_expect fz_model_expect(struct fz_model *m, struct fz_op *op)
 	case FZ_MMAP:
 		if (!f || mp->used)
 			return fz_skip("file handle empty or mapping in use");
+		if (!op->b || op->b > FZ_MAX_PAGES)
+			return fz_skip("mapping size outside 1..FZ_MAX_PAGES pages");
 		return fz_expect_mmap(f, op);
 	case FZ_MUNMAP:
 	case FZ_MADVISE:
@@ -466,14 +505,33 @@ static void fz_vcpu_use(struct fz_model *m, unsigned int v, bool survives)
 	m->vcpu[v] = survives;
 }
 
+/* kvm.mmio_caching: a no-slot fault leaves an MMIO SPTE (x86 mmu.c kvm_handle_noslot_fault). */
+static void fz_mmio_spte(struct fz_model *m, uint64_t gpa)
+{
+	if (m->caps->mmio_caching && gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE)
+		m->mmio_spte[(gpa - FZ_WIN_GPA) / FZ_PAGE] = FZ_SPTE_VALID;
+}
+
+/* Any memslot update bumps the memslot generation: cached MMIO SPTEs go stale. */
+static void fz_memslots_changed(struct fz_model *m)
+{
+	for (int g = 0; g < FZ_WIN_PAGES; g++)
+		if (m->mmio_spte[g] == FZ_SPTE_VALID)
+			m->mmio_spte[g] = FZ_SPTE_STALE;
+}
+
 static void fz_apply_guest(struct fz_model *m, const struct fz_op *op, const struct fz_obs *o)
 {
-	bool write = op->kind == FZ_GUEST_WRITE, private;
+	bool write = op->kind == FZ_GUEST_WRITE;
+	uint64_t fflags;
 	uint32_t page = 0;
 	int s;
 
 	fz_vcpu_use(m, op->v, o->ret == 0);
-	switch (fz_route(m, op->x, &s, &page, &private)) {
+	switch (fz_route(m, op->x, &s, &page, &fflags)) {
+	case FZ_TO_MMIO:
+		fz_mmio_spte(m, op->x);
+		break;
 	case FZ_TO_FILE:
 		fz_touch(&m->file[m->slot[s].file], page, write, op->y);
 		break;
@@ -491,6 +549,14 @@ static void fz_apply_slot_add(struct fz_model *m, const struct fz_op *op)
 	struct fz_mfile *f = fz_handle_file(m, op->h);
 	struct fz_mslot *sl = &m->slot[op->s];
 
+	if (sl->used)
+		return;		/* an identical plain re-set: nothing changes */
+	fz_memslots_changed(m);
+	if (op->v % FZ_SLOT_VARIANTS == FZ_SLOT_PLAIN) {
+		*sl = (struct fz_mslot){ .used = true, .plain = true, .file = -1, .gpa = op->x,
+					 .npages = op->a };
+		return;
+	}
 	*sl = (struct fz_mslot){
 		.used = true, .file = m->handle[op->h], .gpa = op->x, .npages = op->a,
 		.off = op->y / FZ_PAGE, .hva_gmem = op->z,
@@ -559,6 +625,7 @@ void fz_model_apply(struct fz_model *m, const struct fz_op *op, const struct fz_
 		int file = sl->file;
 
 		sl->used = false;
+		fz_memslots_changed(m);
 		if (sl->hva_gmem && file >= 0) {
 			m->file[file].nmaps--;
 			fz_file_put(m, file);
@@ -584,13 +651,18 @@ void fz_model_apply(struct fz_model *m, const struct fz_op *op, const struct fz_
 		break;
 	case FZ_PREFAULT:
 		fz_vcpu_use(m, op->v, true);
-		for (uint64_t g = op->x; g < op->x + op->a * FZ_PAGE - o->v[0]; g += FZ_PAGE) {
+		/* Pages done are mapped; the page that failed as MMIO (shared, no slot) got its SPTE. */
+		for (uint64_t g = op->x; g <= op->x + op->a * FZ_PAGE - o->v[0] && g < op->x + op->a * FZ_PAGE;
+		     g += FZ_PAGE) {
+			uint64_t fflags;
 			uint32_t page;
-			bool private;
 			int s;
+			enum fz_route r = fz_route(m, g, &s, &page, &fflags);
 
-			if (fz_route(m, g, &s, &page, &private) == FZ_TO_FILE)
+			if (r == FZ_TO_FILE)
 				m->file[m->slot[s].file].alloc[page] = FZ_TOUCHED;
+			else if (s < 0 && !fz_private(m, g))
+				fz_mmio_spte(m, g);
 		}
 		break;
 	case FZ_GUEST_READ:

@@ -458,31 +458,48 @@ static bool fz_map_page(struct fz_world *w, unsigned int m, uint64_t page, uint8
 	return true;
 }
 
+/* SLOT_ADD's v: the request's flags. */
+static const uint32_t fz_slot_flags[FZ_SLOT_VARIANTS] = {
+	KVM_MEM_GUEST_MEMFD, KVM_MEM_GUEST_MEMFD | KVM_MEM_READONLY,
+	KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES, 0,
+};
+
 static void fz_slot_add(struct fz_world *w, const struct fz_op *op, struct fz_obs *o)
 {
 	uint64_t size = op->a * FZ_PAGE;
+	uint32_t flags = fz_slot_flags[op->v % FZ_SLOT_VARIANTS];
 	int fd = op->b == FZ_FD_CLOSED ? w->closed_fd : op->b == FZ_FD_MEMFD ? w->memfd : w->fd[op->h];
-	bool hva_gmem = op->b == FZ_FD_FILE && op->z;
+	bool gmem = flags & KVM_MEM_GUEST_MEMFD, hva_gmem = gmem && op->b == FZ_FD_FILE && op->z;
+	bool reset = w->slot[op->s].used;
 	uint8_t *hva;
 
-	if (fd < 0) {
+	if (gmem && fd < 0) {
 		o->ret = FZ_SKIPPED;
 		return;
 	}
-	/* userspace_addr: the gmem's own mapping of the bound range (z), else anonymous memory. */
-	hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   hva_gmem ? MAP_SHARED : MAP_SHARED | MAP_ANONYMOUS, hva_gmem ? fd : -1,
-		   hva_gmem ? op->y : 0);
-	if (hva == MAP_FAILED) {
-		o->ret = -1;
-		o->err = errno;
-		o->v[0] = 1;		/* the userspace_addr mapping, not the ioctl, failed */
-		return;
+	/*
+	 * userspace_addr: a live slot's own (a re-set can only keep it); else the gmem's own
+	 * mapping of the bound range (z), else anonymous memory.
+	 */
+	if (reset) {
+		hva = w->slot[op->s].hva;
+	} else {
+		hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   hva_gmem ? MAP_SHARED : MAP_SHARED | MAP_ANONYMOUS, hva_gmem ? fd : -1,
+			   hva_gmem ? op->y : 0);
+		if (hva == MAP_FAILED) {
+			o->ret = -1;
+			o->err = errno;
+			o->v[0] = 1;	/* the userspace_addr mapping, not the ioctl, failed */
+			return;
+		}
 	}
-	o->ret = pm_set_region2(w->vm, FZ_SLOT_BASE + op->s, KVM_MEM_GUEST_MEMFD, op->x, size, hva,
-				fd, op->y);
+	o->ret = pm_set_region2(w->vm, FZ_SLOT_BASE + op->s, flags, op->x, size, hva,
+				gmem ? fd : 0, gmem ? op->y : 0);
 	o->err = o->ret ? errno : 0;
-	if (o->ret || w->slot[op->s].used) {
+	if (reset)
+		return;
+	if (o->ret) {
 		munmap(hva, size);
 		return;
 	}
@@ -490,7 +507,7 @@ static void fz_slot_add(struct fz_world *w, const struct fz_op *op, struct fz_ob
 	w->slot[op->s].hva = hva;
 	w->slot[op->s].size = size;
 	w->slot[op->s].hva_gmem = hva_gmem;
-	w->slot[op->s].fd = fd;
+	w->slot[op->s].fd = gmem ? fd : 0;
 }
 
 static void fz_slot_del(struct fz_world *w, const struct fz_op *op, struct fz_obs *o)
@@ -550,7 +567,7 @@ struct fz_obs fz_exec(struct fz_world *w, const struct fz_op *op)
 	case FZ_MMAP: {
 		void *a;
 
-		FZ_NEED(fd >= 0 && !w->map[op->m].addr);
+		FZ_NEED(fd >= 0 && !w->map[op->m].addr && op->b && op->b <= FZ_MAX_PAGES);
 		a = mmap(NULL, op->b * FZ_PAGE, op->x, op->y, fd, op->a * FZ_PAGE);
 		o.ret = a == MAP_FAILED ? -1 : 0;
 		o.err = a == MAP_FAILED ? errno : 0;

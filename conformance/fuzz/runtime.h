@@ -50,7 +50,7 @@
 	X(MINCORE,	"mincore(mapping m): resident pages as a bitmask")	\
 	X(HOST_READ,	"host reads page a of mapping m (hash)")		\
 	X(HOST_WRITE,	"host writes page a of mapping m with token x")		\
-	X(SLOT_ADD,	"KVM_SET_USER_MEMORY_REGION2 slot s: file h (or b), gpa x, pages a, offset y") \
+	X(SLOT_ADD,	"KVM_SET_USER_MEMORY_REGION2 slot s, flags variant v: file h (or b), gpa x, pages a, offset y") \
 	X(SLOT_DEL,	"delete slot s (memory_size 0)")			\
 	X(HVA_READ,	"host reads page a of slot s's userspace_addr")		\
 	X(HVA_WRITE,	"host writes page a of slot s's userspace_addr, token x") \
@@ -76,6 +76,8 @@ struct fz_op {
 
 /* slot_add's b: which fd the request names instead of file h. */
 enum { FZ_FD_FILE = 0, FZ_FD_CLOSED, FZ_FD_MEMFD };
+/* slot_add's v: KVM_MEM_GUEST_MEMFD, |READONLY, |LOG_DIRTY_PAGES, or a plain slot (flags 0). */
+enum { FZ_SLOT_GMEM = 0, FZ_SLOT_GMEM_RO, FZ_SLOT_GMEM_DIRTY, FZ_SLOT_PLAIN, FZ_SLOT_VARIANTS };
 
 #define FZ_SKIPPED	(-1000)		/* the handle the op names is empty: nothing ran */
 
