@@ -10,6 +10,7 @@
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
 #                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
 #                  [--arch x86_64|arm64] [--mode normal|protected]
+#                  [--fuzz 'PRIVMEM-FUZZ ARGS']
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1|7.2 (Debian's
@@ -27,6 +28,11 @@
 # scripts/upstream-selftests.sh built into DIR (DIR/list), each under a 300 s timeout (the lab's
 # --timeout grows by that much per peer): peers/<name>.{out,meta,kmsg} and peers.json
 # ([{name, exit, seconds, verdict: pass|skip|fail|timeout, splats}]); they do not change the exit.
+# --fuzz ARGS: after the suite, the model-based fuzzer (build/privmem-fuzz ARGS) on each guest_memfd
+# platform of the arch (x86_64: sw-default, sw-protected; arm64: sw-default, pkvm, which SKIPs with
+# its reason): fuzz/<platform>.{log,json,meta,kmsg} and any reproducer fuzz/<platform>.repro.c;
+# fuzz.json and lab.json's "fuzz" say per platform pass, skip or diverged; a divergence or a
+# splat while it ran makes the exit 1.
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # --arch arm64: qemu-system-aarch64 -M virt,virtualization=on (EL2, so the kernel runs KVM in
@@ -46,7 +52,7 @@ shopt -s extglob
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers=""
+kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers="" fuzz_args=""
 arch=x86_64 mode=normal stockdir=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
@@ -72,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--only) [ $# -ge 2 ] || die "--only wants a pattern (collection/binary glob)"; only=$2; shift ;;
 	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
 	--peers) [ $# -ge 2 ] || die "--peers wants a directory (scripts/upstream-selftests.sh OUTDIR)"; peers=$2; shift ;;
+	--fuzz) [ $# -ge 2 ] || die "--fuzz wants privmem-fuzz arguments (e.g. '--ops 5000 --seed 1')"; fuzz_args=$2; shift ;;
 	--arch) [ $# -ge 2 ] || die "--arch wants x86_64 or arm64"; arch=$2; shift ;;
 	--mode) [ $# -ge 2 ] || die "--mode wants normal or protected"; mode=$2; shift ;;
 	-h|--help) sed -n '2,/^set -u$/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -213,7 +220,7 @@ awk -v dir="$tmp" '
 	{ i = index($0, "@@PRIVMEM-"); if (i > 1) { if (out != "") print substr($0, 1, i - 1) > out; $0 = substr($0, i) } }
 	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
 			      out = dir "/" $2; printf "" > out; next }
-	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/) { meta = out; sub(/\.(ktap|out)$/, ".meta", meta);
+	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/ || out ~ /\/fuzz\/[^\/]*\.log$/) { meta = out; sub(/\.(ktap|out|log)$/, ".meta", meta);
 			      printf "exit=%s\nseconds=%.2f\n%s%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "",
 				     $5 == "" ? "" : "kmsg=" $5 "\n" > meta;
 			      close(meta) }
@@ -231,6 +238,21 @@ if [ -n "$peers" ]; then
 			 .verdict = (if .exit == null then "missing" elif .exit == 0 then "pass" elif .exit == 4 then "skip"
 				     elif .exit == 124 or .exit == 143 then "timeout" else "fail" end)'
 	done <"$root/privmem/peers.list" | jq -s . >"$tmp/peers.json"
+fi
+# Fuzz (--fuzz): per platform its exit (0 pass, 4 skip, 1 diverged, else fail), budget and splats.
+if [ -n "$fuzz_args" ]; then
+	for m in "$tmp"/fuzz/*.meta; do
+		[ -e "$m" ] || continue
+		p=$(basename "$m" .meta)
+		jq -n --arg p "$p" --arg e "$(sed -n 's/^exit=//p' "$m")" --arg s "$(sed -n 's/^seconds=//p' "$m")" \
+			--arg k "$([ -r "$tmp/fuzz/$p.kmsg" ] && grep -c . "$tmp/fuzz/$p.kmsg")" \
+			--arg skip "$(grep -am1 '^SKIP' "$tmp/fuzz/$p.log")" \
+			--argjson j "$(jq -c . "$tmp/fuzz/$p.json" 2>/dev/null || echo null)" \
+			'{platform: $p, exit: ($e | tonumber? // null), seconds: ($s | tonumber? // null),
+			  splats: ($k | tonumber? // null), skip: (if $skip == "" then null else $skip end), summary: $j} |
+			 .verdict = (if .exit == 0 then "pass" elif .exit == 4 then "skip" elif .exit == 1 then "diverged"
+				     else "fail" end)'
+	done | jq -s . >"$tmp/fuzz.json"
 fi
 booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
@@ -265,6 +287,7 @@ jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$b
 	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" --arg arch "$arch" --arg mode "$mode" \
 	--arg q "$qemu $machine -accel tcg,${PRIVMEM_LAB_TCG:-thread=single} -smp 2 -m 3G, 2 NUMA nodes" \
 	--arg cmdline "$cmdline" --arg kvm "$kvm_line" \
+	--argjson fuzz "$(cat "$tmp/fuzz.json" 2>/dev/null || echo null)" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, arch: $arch, mode: $mode, modules: (if $m == "" then null else $m end),
 	  qemu: $q, cmdline: $cmdline, kvm_mode_line: (if $kvm == "" then null else $kvm end),
 	  boot_s: $boot, suite_s: $suite, total_s: $total,
@@ -272,18 +295,25 @@ jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$b
 		{run: length, detected: map(select(.[2] == "detected")) | length,
 		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
 		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})}),
-	  splat_proof: (if $splat == "" then null else $splat end)}' >"$tmp/lab.json"
+	  splat_proof: (if $splat == "" then null else $splat end),
+	  fuzz: $fuzz}' >"$tmp/lab.json"
 "$report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
 [ "$devs_detected" = "$devs_total" ] || rc=1
 [ -z "$splat" ] || [ "${splat%% *}" = ok ] || rc=1
+# The fuzzer: every platform ran (pass or skip), no divergence, no splat.
+if [ -n "$fuzz_args" ] && ! jq -e 'length > 0 and all(.[]; (.verdict == "pass" or .verdict == "skip") and (.splats // 0) == 0)' \
+	"$tmp/fuzz.json" >/dev/null 2>&1; then
+	rc=1
+fi
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
 [ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
+[ -z "$fuzz_args" ] || echo "fuzz: $(jq -r 'map("\(.platform) \(.verdict)" + (if .summary then " \(.summary.executed) ops (\(.summary.guest_ops) with guest entries) in \(.summary.seconds)s, \(.summary.ops_per_s) ops/s" else "" end) + (if (.splats // 0) > 0 then ", \(.splats) splats" else "" end) + (if .skip then ": \(.skip)" else "" end)) | join("; ")' "$final/fuzz.json")" >&2
 [ -z "$peers" ] || echo "upstream peers: $(jq -r 'map("\(.name) \(.verdict) \(.seconds)s") | join(", ")' "$final/peers.json")" >&2
 say "$release ($arch, $mode): booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

@@ -113,12 +113,14 @@ static void fz_gen_create(struct fz_rng *r, const struct fz_model *m, struct fz_
 	uint64_t valid = m->caps->gmem_flags;
 
 	op->h = fz_below(r, FZ_FILES);
+	for (unsigned int i = 0; i < FZ_FILES && m->handle[op->h] >= 0 && fz_pct(r, 90); i++)
+		op->h = (op->h + 1) % FZ_FILES;	/* mostly an empty handle */
 	op->x = (1 + fz_below(r, FZ_MAX_PAGES)) * FZ_PAGE;
 	if (fz_pct(r, 4))
 		op->x += 1 + fz_below(r, FZ_PAGE - 1);
 	else if (fz_pct(r, 2))
 		op->x = 0;
-	op->y = fz_rand(r) & valid;
+	op->y = fz_pct(r, 50) ? valid : fz_rand(r) & valid;
 	if (fz_pct(r, 5))
 		op->y |= 1ULL << fz_below(r, 64);
 }
@@ -209,12 +211,31 @@ static void fz_gen_attr(struct fz_rng *r, struct fz_op *op)
 		op->a = 0;
 }
 
-/* A race on a page some slot serves from its guest_memfd, readers on that page. */
+/* A race on a page some slot serves from an open guest_memfd, readers on that page. */
 static void fz_gen_race(struct fz_rng *r, const struct fz_model *m, struct fz_op *op)
 {
-	const struct fz_mslot *sl = &m->slot[fz_pick_slot(r, m, true)];
-	uint32_t page = fz_below(r, sl->npages ? sl->npages : 1);
+	const struct fz_mslot *sl = NULL;
+	unsigned int first = fz_below(r, FZ_SLOTS), page;
 
+	for (unsigned int i = 0; i < FZ_SLOTS && !sl; i++) {
+		const struct fz_mslot *c = &m->slot[(first + i) % FZ_SLOTS];
+
+		if (c->used && !c->plain && c->file >= 0 && m->file[c->file].open &&
+		    (c->gmem_only || m->caps->attrs))
+			sl = c;
+	}
+	if (!sl)
+		sl = &m->slot[first];
+	page = fz_below(r, sl->npages ? sl->npages : 1);
+	if (m->caps->attrs && !sl->gmem_only)	/* a private page, if the slot has one */
+		for (unsigned int i = 0; i < sl->npages; i++) {
+			uint64_t g = (sl->gpa - FZ_WIN_GPA) / FZ_PAGE + (page + i) % sl->npages;
+
+			if (g < FZ_WIN_PAGES && m->priv[g]) {
+				page = (page + i) % sl->npages;
+				break;
+			}
+		}
 	op->a = 1 + fz_below(r, (1u << FZ_VCPUS) - 1);
 	op->x = sl->gpa + (uint64_t)page * FZ_PAGE;
 	op->z = sl->off + page;

@@ -25,6 +25,9 @@ struct fz_run {
 	const struct fz_caps *caps;
 	bool race, guest;
 	uint64_t executed, skipped, guest_ops;
+	uint64_t exec_kind[FZ_NR_OPS], skip_kind[FZ_NR_OPS];
+	/* races: run, readers saw the punch land (old then zeros), torn passes */
+	uint64_t races, races_overlap, torn;
 	/* drift: which documented alternative each drift point answered */
 	struct { const char *src; uint64_t n; } drift[8];
 	int ndrift;
@@ -83,10 +86,17 @@ static int fz_episode(struct fz_run *run, struct fz_op *ops, struct fz_expect *e
 
 		if (e.skip) {
 			run->skipped++;
+			run->skip_kind[op.kind]++;
 			continue;
 		}
 		o = fz_exec(&w, &op);
 		run->executed++;
+		run->exec_kind[op.kind]++;
+		if (e.race) {
+			run->races++;
+			run->races_overlap += FZ_RACE_OLD(&o) && (FZ_RACE_ZERO(&o) > 1 || FZ_RACE_TORN(&o));
+			run->torn += FZ_RACE_TORN(&o);
+		}
 		run->guest_ops += op.kind == FZ_GUEST_READ || op.kind == FZ_GUEST_WRITE ||
 				  op.kind == FZ_PREFAULT || op.kind == FZ_RACE_PUNCH;
 		ops[done] = op;
@@ -294,6 +304,13 @@ int main(int argc, char **argv)
 	printf("ops %" PRIu64 " executed, %" PRIu64 " skipped by the model, %" PRIu64
 	       " with guest entries, %.2f s, %.0f ops/s\n",
 	       run.executed, run.skipped, run.guest_ops, secs, run.executed / (secs > 0 ? secs : 1));
+	printf("mix (executed/skipped):");
+	for (int k = 0; k < FZ_NR_OPS; k++)
+		printf(" %s %" PRIu64 "/%" PRIu64, fz_op_name(k), run.exec_kind[k], run.skip_kind[k]);
+	printf("\n");
+	if (run.races)
+		printf("races: %" PRIu64 ", %" PRIu64 " saw the punch land mid-read (old data, then zeros), %" PRIu64
+		       " torn passes\n", run.races, run.races_overlap, run.torn);
 	for (int i = 0; i < run.ndrift; i++)
 		printf("drift: %s: %" PRIu64 " times\n", run.drift[i].src, run.drift[i].n);
 	if (div.at >= 0) {

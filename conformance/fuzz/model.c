@@ -79,7 +79,10 @@ static int fz_slot_at(const struct fz_model *m, uint64_t gpa)
  *  - no memslot, PRIVATE: a memory-fault exit (KVM_RUN -EFAULT, KVM_EXIT_MEMORY_FAULT,
  *    flags PRIVATE); but a still-valid MMIO SPTE is served as MMIO without a fault, and one a
  *    memslot update made stale faults as a shared access: flags 0 (44f42ef37deb, v6.10:
- *    is_private != kvm_mem_is_private is checked before the no-slot exit);
+ *    is_private != kvm_mem_is_private is checked before the no-slot exit) - also once a slot
+ *    covers the gfn (mmu.c kvm_mmu_page_fault: reserved-bit faults, "emulated MMIO is
+ *    shared-only", never get PFERR_PRIVATE_ACCESS; sw-protected VMs keep stale MMIO SPTEs,
+ *    only default VMs zap all on a slot deletion);
  *  - PRIVATE in a plain slot: the memory-fault exit, flags PRIVATE;
  *  - PRIVATE in a guest_memfd slot, or shared in a gmem-only one (created with MMAP; 6.18
  *    kvm_memslot_is_gmem_only): the guest_memfd page (the exit, when it was released);
@@ -93,8 +96,9 @@ static bool fz_private(const struct fz_model *m, uint64_t gpa)
 	       m->priv[(gpa - FZ_WIN_GPA) / FZ_PAGE];
 }
 
+/* guest: a guest access (which meets MMIO SPTEs); false: KVM_PRE_FAULT_MEMORY, which never does. */
 static enum fz_route fz_route(const struct fz_model *m, uint64_t gpa, int *s, uint32_t *page,
-			      uint64_t *fflags)
+			      uint64_t *fflags, bool guest)
 {
 	bool in_win = gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE;
 	uint64_t g = in_win ? (gpa - FZ_WIN_GPA) / FZ_PAGE : 0;
@@ -103,13 +107,12 @@ static enum fz_route fz_route(const struct fz_model *m, uint64_t gpa, int *s, ui
 
 	*fflags = private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
 	*s = fz_slot_at(m, gpa);
-	if (*s < 0) {
-		if (!private || (in_win && m->mmio_spte[g] == FZ_SPTE_VALID))
-			return FZ_TO_MMIO;
-		if (in_win && m->mmio_spte[g] == FZ_SPTE_STALE)
-			*fflags = 0;
+	if (guest && private && in_win && m->mmio_spte[g] == FZ_SPTE_STALE) {
+		*fflags = 0;	/* a reserved-bit fault: shared, whether a slot came since or not */
 		return FZ_TO_FAULT;
 	}
+	if (*s < 0)
+		return !private || (guest && in_win && m->mmio_spte[g] == FZ_SPTE_VALID) ? FZ_TO_MMIO : FZ_TO_FAULT;
 	sl = &m->slot[*s];
 	*page = (gpa - sl->gpa) / FZ_PAGE;
 	if (private && sl->plain)
@@ -207,6 +210,22 @@ static struct fz_expect fz_expect_mmap(const struct fz_mfile *f, const struct fz
 	return fz_one(0, 0);
 }
 
+/*
+ * A guest_memfd range another slot binds (memslot_overlap.gmem_range_overlap_einval): kvm_gmem_bind
+ * failed it with EINVAL, then 06ba195f136a made it EEXIST; no capability tells them apart.
+ */
+static struct fz_expect fz_overlap_drift(void)
+{
+	struct fz_expect e = fz_one(-1, EINVAL);
+
+	e.n = 2;
+	e.o[1] = e.o[0];
+	e.o[1].err = EEXIST;
+	e.src[0] = "a7800aa80ea4 (v6.8): a bound guest_memfd range -> EINVAL";
+	e.src[1] = "06ba195f136a (v7.2; 6.12.118): a bound guest_memfd range -> EEXIST";
+	return e;
+}
+
 /* KVM_SET_USER_MEMORY_REGION2 on slot s (kvm_set_memory_region, kvm_gmem_bind). */
 static struct fz_expect fz_expect_slot_add(struct fz_model *m, const struct fz_op *op)
 {
@@ -266,7 +285,7 @@ static struct fz_expect fz_expect_slot_add(struct fz_model *m, const struct fz_o
 
 		if (o->used && !o->plain && o->file == m->handle[op->h] &&
 		    op->y / FZ_PAGE < o->off + o->npages && o->off < op->y / FZ_PAGE + op->a)
-			return fz_one(-1, EINVAL);	/* range already bound (kvm_gmem_bind) */
+			return fz_overlap_drift();
 	}
 	if ((f->flags & c->slot_flags) != c->slot_flags)
 		return fz_one(-1, EINVAL);	/* arm64: gmem slots must be gmem-only */
@@ -287,7 +306,7 @@ static struct fz_expect fz_expect_prefault(struct fz_model *m, const struct fz_o
 		int s;
 
 		/* Pre-fault takes no MMIO-SPTE shortcut: a PRIVATE gfn without a slot is -EFAULT. */
-		switch (fz_route(m, gpa, &s, &page, &fflags)) {
+		switch (fz_route(m, gpa, &s, &page, &fflags, false)) {
 		case FZ_TO_MMIO:
 			err = fz_private(m, gpa) ? EFAULT : ENOENT;
 			break;
@@ -315,7 +334,7 @@ static struct fz_expect fz_expect_guest(struct fz_model *m, const struct fz_op *
 	uint64_t fflags;
 	int s;
 
-	switch (fz_route(m, op->x, &s, &page, &fflags)) {
+	switch (fz_route(m, op->x, &s, &page, &fflags, true)) {
 	case FZ_TO_MMIO:
 		/* inval_delete.*: KVM_RUN 0, KVM_EXIT_MMIO at the first access (word 0). */
 		e.o[0] = (struct fz_obs){ .ret = -1, .exit_reason = KVM_EXIT_MMIO, .code = PM_RUN_EXIT,
@@ -356,7 +375,7 @@ static struct fz_expect fz_expect_race(struct fz_model *m, struct fz_op *op)
 			continue;
 		if (!m->vcpu[v] && m->vcpu_ids >= FZ_MAX_VCPU_IDS)
 			return fz_skip("no vCPU id left");
-		if (fz_route(m, op->x, &s, &page, &fflags) != FZ_TO_FILE ||
+		if (fz_route(m, op->x, &s, &page, &fflags, true) != FZ_TO_FILE ||
 		    m->slot[s].file != m->handle[op->h] || page != op->z)
 			return fz_skip("a guest reader does not read the punched page");
 	}
@@ -505,11 +524,15 @@ static void fz_vcpu_use(struct fz_model *m, unsigned int v, bool survives)
 	m->vcpu[v] = survives;
 }
 
-/* kvm.mmio_caching: a no-slot fault leaves an MMIO SPTE (x86 mmu.c kvm_handle_noslot_fault). */
-static void fz_mmio_spte(struct fz_model *m, uint64_t gpa)
+/*
+ * The gfn's SPTE after a fault: with kvm.mmio_caching a no-slot fault leaves an MMIO SPTE
+ * (x86 mmu.c kvm_handle_noslot_fault); a served fault replaces whatever was there.
+ */
+static void fz_spte(struct fz_model *m, uint64_t gpa, bool mmio)
 {
-	if (m->caps->mmio_caching && gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE)
-		m->mmio_spte[(gpa - FZ_WIN_GPA) / FZ_PAGE] = FZ_SPTE_VALID;
+	if (gpa >= FZ_WIN_GPA && gpa < FZ_WIN_GPA + FZ_WIN_PAGES * FZ_PAGE)
+		m->mmio_spte[(gpa - FZ_WIN_GPA) / FZ_PAGE] =
+			mmio && m->caps->mmio_caching ? FZ_SPTE_VALID : FZ_SPTE_NONE;
 }
 
 /* Any memslot update bumps the memslot generation: cached MMIO SPTEs go stale. */
@@ -528,14 +551,16 @@ static void fz_apply_guest(struct fz_model *m, const struct fz_op *op, const str
 	int s;
 
 	fz_vcpu_use(m, op->v, o->ret == 0);
-	switch (fz_route(m, op->x, &s, &page, &fflags)) {
+	switch (fz_route(m, op->x, &s, &page, &fflags, true)) {
 	case FZ_TO_MMIO:
-		fz_mmio_spte(m, op->x);
+		fz_spte(m, op->x, true);
 		break;
 	case FZ_TO_FILE:
+		fz_spte(m, op->x, false);
 		fz_touch(&m->file[m->slot[s].file], page, write, op->y);
 		break;
 	case FZ_TO_HVA:
+		fz_spte(m, op->x, false);
 		if (write)
 			m->slot[s].hva_tok[page] = op->y;
 		break;
@@ -657,12 +682,14 @@ void fz_model_apply(struct fz_model *m, const struct fz_op *op, const struct fz_
 			uint64_t fflags;
 			uint32_t page;
 			int s;
-			enum fz_route r = fz_route(m, g, &s, &page, &fflags);
+			enum fz_route r = fz_route(m, g, &s, &page, &fflags, false);
 
 			if (r == FZ_TO_FILE)
 				m->file[m->slot[s].file].alloc[page] = FZ_TOUCHED;
+			if (r == FZ_TO_FILE || r == FZ_TO_HVA)
+				fz_spte(m, g, false);
 			else if (s < 0 && !fz_private(m, g))
-				fz_mmio_spte(m, g);
+				fz_spte(m, g, true);
 		}
 		break;
 	case FZ_GUEST_READ:

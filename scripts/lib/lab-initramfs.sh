@@ -2,7 +2,7 @@
 # The lab's initramfs, for scripts/lab.sh: busybox, the conformance binaries, privmem-caps and
 # privmem-kmsg, their shared libraries, the KVM modules of a modular x86 kernel, and the init
 # that runs the suite. Sourced, not run. Needs from lab.sh: $top $cache $build $arch $work
-# $only $devglob $peers $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
+# $only $devglob $peers $fuzz_args $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
 # and die(); lab_initramfs sets $root (the tree) and adds $per_peer to $timeout_s per peer.
 #   lab_busybox                  # prints the busybox for $arch (arm64: bookworm's busybox-static:arm64,
 #                                # downloaded through scripts/lib/debian-apt.sh, unpacked, cached)
@@ -111,10 +111,16 @@ lab_initramfs() {
 			timeout_s=$((timeout_s + per_peer))
 		done <"$peers/list"
 	fi
+	# The fuzzer (--fuzz) and its arguments, run on each guest_memfd platform of the arch.
+	: >"$root/privmem/fuzz.args"
+	if [ -n "$fuzz_args" ]; then
+		cp "$build/privmem-fuzz" "$root/privmem/" || die "no $build/privmem-fuzz: run 'make'"
+		echo "$fuzz_args" >"$root/privmem/fuzz.args"
+	fi
 	# Shared libraries the binaries need, at the paths the loader looks for them (arm64: the
 	# loader at /lib, the rest in /lib/aarch64-linux-gnu, both on its default path).
 	# shellcheck disable=SC2046 # file names without blanks
-	libs=$(lab_libs "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so \
+	libs=$(lab_libs "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/privmem-fuzz \
 		"$root"/privmem/conformance/*/*_test $(find "$root/privmem/peers" -type f 2>/dev/null)) || die "a shared library the binaries need is missing (above)"
 	for lib in $libs; do
 		[ -e "$lib" ] || continue
@@ -194,6 +200,29 @@ run() {
 }
 while read -r bin; do run ktap \$bin; done </privmem/suite.list
 echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
+# The fuzzer (--fuzz): each platform with the same arguments; its log, summary, reproducer, splats.
+if [ -s /privmem/fuzz.args ]; then
+	for p in $([ "$arch" = arm64 ] && echo sw-default pkvm || echo sw-default sw-protected); do
+		seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
+		t0=\$(cut -d' ' -f1 /proc/uptime)
+		(cd /tmp && /privmem/privmem-fuzz --platform \$p \$(cat /privmem/fuzz.args) --json /tmp/fz.json --repro /tmp/fz.c) >/tmp/out 2>&1
+		rc=\$?
+		t1=\$(cut -d' ' -f1 /proc/uptime)
+		if [ \$kmsg = checked ] && /privmem/privmem-kmsg since \$seq >/tmp/kmsg 2>/dev/null; then
+			echo "@@PRIVMEM-BEGIN fuzz/\$p.kmsg"; cat /tmp/kmsg; echo "@@PRIVMEM-END 0 0 0"
+		else
+			kmsg=unchecked
+		fi
+		for f in json c; do
+			[ -s /tmp/fz.\$f ] || continue
+			echo "@@PRIVMEM-BEGIN fuzz/\$p.\$([ \$f = c ] && echo repro.c || echo json)"; cat /tmp/fz.\$f; echo; echo "@@PRIVMEM-END 0 0 0"
+		done
+		rm -f /tmp/fz.json /tmp/fz.c
+		echo "@@PRIVMEM-BEGIN fuzz/\$p.log"
+		cat /tmp/out
+		echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
+	done
+fi
 # Upstream selftests (--peers), in /tmp, their output and splats between markers like run's.
 while read -r name rel; do
 	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
