@@ -26,6 +26,7 @@ struct fz_run {
 	bool race, guest;
 	uint64_t executed, skipped, guest_ops;
 	uint64_t exec_kind[FZ_NR_OPS], skip_kind[FZ_NR_OPS];
+	double secs_kind[FZ_NR_OPS];
 	/* races: run, readers saw the punch land (old then zeros), torn passes */
 	uint64_t races, races_overlap, torn;
 	/* drift: which documented alternative each drift point answered */
@@ -71,6 +72,7 @@ static int fz_episode(struct fz_run *run, struct fz_op *ops, struct fz_expect *e
 	struct fz_world w;
 	struct fz_model m;
 	int done = 0;
+	double t;
 
 	div->at = -1;
 	if (fz_world_init(&w, run->caps->vm_type)) {
@@ -89,7 +91,9 @@ static int fz_episode(struct fz_run *run, struct fz_op *ops, struct fz_expect *e
 			run->skip_kind[op.kind]++;
 			continue;
 		}
+		t = fz_now();
 		o = fz_exec(&w, &op);
+		run->secs_kind[op.kind] += fz_now() - t;
 		run->executed++;
 		run->exec_kind[op.kind]++;
 		if (e.race) {
@@ -304,9 +308,11 @@ int main(int argc, char **argv)
 	printf("ops %" PRIu64 " executed, %" PRIu64 " skipped by the model, %" PRIu64
 	       " with guest entries, %.2f s, %.0f ops/s\n",
 	       run.executed, run.skipped, run.guest_ops, secs, run.executed / (secs > 0 ? secs : 1));
-	printf("mix (executed/skipped):");
+	printf("mix (executed/skipped, mean time):");
 	for (int k = 0; k < FZ_NR_OPS; k++)
-		printf(" %s %" PRIu64 "/%" PRIu64, fz_op_name(k), run.exec_kind[k], run.skip_kind[k]);
+		if (run.exec_kind[k] || run.skip_kind[k])
+			printf(" %s %" PRIu64 "/%" PRIu64 " (%.0f us)", fz_op_name(k), run.exec_kind[k], run.skip_kind[k],
+			       run.exec_kind[k] ? 1e6 * run.secs_kind[k] / run.exec_kind[k] : 0.0);
 	printf("\n");
 	if (run.races)
 		printf("races: %" PRIu64 ", %" PRIu64 " saw the punch land mid-read (old data, then zeros), %" PRIu64

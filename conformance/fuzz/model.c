@@ -550,7 +550,8 @@ static void fz_apply_guest(struct fz_model *m, const struct fz_op *op, const str
 	uint32_t page = 0;
 	int s;
 
-	fz_vcpu_use(m, op->v, o->ret == 0);
+	/* An MMIO exit is completed and the vCPU goes on; a memory-fault exit leaves it stuck. */
+	fz_vcpu_use(m, op->v, o->ret == 0 || o->exit_reason == KVM_EXIT_MMIO);
 	switch (fz_route(m, op->x, &s, &page, &fflags, true)) {
 	case FZ_TO_MMIO:
 		fz_spte(m, op->x, true);

@@ -31,7 +31,7 @@
 #define FZ_MBOX_GPA	(PM_TEST_GPA + 0x10000000ULL)	/* one mailbox page per vCPU id */
 #define FZ_MBOX_SLOT	PM_SLOT_FIRST_FREE
 #define FZ_SLOT_BASE	(PM_SLOT_FIRST_FREE + 1)
-#define FZ_MAX_VCPU_IDS	(PM_MAX_VCPUS - 1)
+#define FZ_MAX_VCPU_IDS	32		/* vCPUs per episode (created up front), stuck ones replaced */
 
 /*
  * Every operation: X(NAME, what it does). One list: the enum, the names in
@@ -101,6 +101,7 @@ struct fz_world {
 	struct { uint8_t *addr; uint64_t len; } map[FZ_MAPS];
 	struct { bool used; uint8_t *hva; uint64_t size; bool hva_gmem; int fd; } slot[FZ_SLOTS];
 	struct pm_vcpu *vcpu[FZ_VCPUS];
+	struct pm_vcpu *pool[FZ_MAX_VCPU_IDS];	/* created up front, used in order */
 	int vcpu_ids;			/* vCPUs created so far (a stuck one is replaced) */
 	uint8_t *mbox;			/* host view of the mailbox slot */
 	int memfd;			/* an ordinary memfd: not a guest_memfd */
