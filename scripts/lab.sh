@@ -10,7 +10,7 @@
 #                  [--timeout SECONDS] [--only 'COLLECTION/BINARY GLOB'] [--results DIR] [--quiet]
 #                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
 #                  [--arch x86_64|arm64] [--mode normal|protected]
-#                  [--fuzz 'PRIVMEM-FUZZ ARGS']
+#                  [--fuzz 'PRIVMEM-FUZZ ARGS' [--fuzz-deviations 'NAME GLOB']]
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1|7.2 (Debian's
@@ -33,6 +33,11 @@
 # its reason): fuzz/<platform>.{log,json,meta,kmsg} and any reproducer fuzz/<platform>.repro.c;
 # fuzz.json and lab.json's "fuzz" say per platform pass, skip or diverged; a divergence or a
 # splat while it ran makes the exit 1.
+# --fuzz-deviations GLOB (with --fuzz): then the fuzzer alone against each deviant-shim deviation
+# of the fuzzer's areas (guest_memfd gmem_mmap memslot invalidate memfault attributes convert) that
+# GLOB matches, under LD_PRELOAD: "lab" ones on sw-protected, "host" ones on sw-default;
+# fuzz-deviations.txt: name platform found|missed|crashed ops seconds operation (found: it
+# diverged; the ops and seconds to the first divergence, the operation that diverged).
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # --arch arm64: qemu-system-aarch64 -M virt,virtualization=on (EL2, so the kernel runs KVM in
@@ -52,7 +57,7 @@ shopt -s extglob
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers="" fuzz_args=""
+kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers="" fuzz_args="" fuzz_devglob=""
 arch=x86_64 mode=normal stockdir=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
@@ -79,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
 	--peers) [ $# -ge 2 ] || die "--peers wants a directory (scripts/upstream-selftests.sh OUTDIR)"; peers=$2; shift ;;
 	--fuzz) [ $# -ge 2 ] || die "--fuzz wants privmem-fuzz arguments (e.g. '--ops 5000 --seed 1')"; fuzz_args=$2; shift ;;
+	--fuzz-deviations) [ $# -ge 2 ] || die "--fuzz-deviations wants a deviation name glob"; fuzz_devglob=$2; shift ;;
 	--arch) [ $# -ge 2 ] || die "--arch wants x86_64 or arm64"; arch=$2; shift ;;
 	--mode) [ $# -ge 2 ] || die "--mode wants normal or protected"; mode=$2; shift ;;
 	-h|--help) sed -n '2,/^set -u$/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -113,6 +119,8 @@ command -v "$qemu" >/dev/null || die "$qemu missing: apt-get install $qemu_pkg (
 [ -x "$report" ] || die "not built: no $report (run 'make')"
 ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries in $build/conformance: run 'make'"
 [ -z "$devglob" ] || [ -r "$build/deviant.so" ] || die "no deviant shim ($build/deviant.so): run 'make'"
+[ -z "$fuzz_devglob" ] || { [ -n "$fuzz_args" ] && [ -r "$build/deviant.so" ] && [ -r "$shim_list" ]; } ||
+	die "--fuzz-deviations needs --fuzz and the deviant shim ($build/deviant.so, $shim_list): run 'make'"
 [ -z "$devglob" ] || [ -r "$shim_list" ] || die "no host deviant shim ($shim_list) to list the deviations: run 'make'"
 [ -z "$peers" ] || [ -s "$peers/list" ] || die "--peers $peers has no list: build it with scripts/upstream-selftests.sh $peers"
 
@@ -220,7 +228,7 @@ awk -v dir="$tmp" '
 	{ i = index($0, "@@PRIVMEM-"); if (i > 1) { if (out != "") print substr($0, 1, i - 1) > out; $0 = substr($0, i) } }
 	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
 			      out = dir "/" $2; printf "" > out; next }
-	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/ || out ~ /\/fuzz\/[^\/]*\.log$/) { meta = out; sub(/\.(ktap|out|log)$/, ".meta", meta);
+	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/ || out ~ /\/fuzz(-devs)?\/[^\/]*\.log$/) { meta = out; sub(/\.(ktap|out|log)$/, ".meta", meta);
 			      printf "exit=%s\nseconds=%.2f\n%s%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "",
 				     $5 == "" ? "" : "kmsg=" $5 "\n" > meta;
 			      close(meta) }
@@ -253,6 +261,19 @@ if [ -n "$fuzz_args" ]; then
 			 .verdict = (if .exit == 0 then "pass" elif .exit == 4 then "skip" elif .exit == 1 then "diverged"
 				     else "fail" end)'
 	done | jq -s . >"$tmp/fuzz.json"
+fi
+# Fuzz deviations: found (diverged: ops, seconds, the operation), missed (no divergence), crashed.
+if [ -n "$fuzz_devglob" ]; then
+	while read -r dev plat; do
+		l=$tmp/fuzz-devs/$dev.log e=$(sed -n 's/^exit=//p' "$tmp/fuzz-devs/$dev.meta" 2>/dev/null)
+		if [ "$e" = 1 ] && grep -aq '^DIVERGENCE' "$l"; then
+			echo "$dev $plat found $(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l") $(sed -n 's/^DIVERGENCE.* op [0-9]*: \([A-Z_]*\).*/\1/p' "$l" | head -n 1)"
+		elif [ "$e" = 0 ]; then
+			echo "$dev $plat missed $(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l") -"
+		else
+			echo "$dev $plat crashed 0 0 exit=${e:-none}"
+		fi
+	done <"$root/privmem/fuzz-devs.list" >"$tmp/fuzz-deviations.txt"
 fi
 booted=$(grep -ao '@@PRIVMEM-BOOTED [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
 done_at=$(grep -ao '@@PRIVMEM-DONE [0-9.]*' "$console" | head -n 1 | cut -d' ' -f2)
@@ -313,6 +334,7 @@ trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ "$devs_total" -gt 0 ] && kill_table "$final/deviations.txt" "lab kill rate" >&2
 [ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
+[ -z "$fuzz_devglob" ] || echo "fuzz deviations: $(awk '$3 == "found"' "$final/fuzz-deviations.txt" | wc -l) of $(wc -l <"$final/fuzz-deviations.txt") found (fuzz-deviations.txt)" >&2
 [ -z "$fuzz_args" ] || echo "fuzz: $(jq -r 'map("\(.platform) \(.verdict)" + (if .summary then " \(.summary.executed) ops (\(.summary.guest_ops) with guest entries) in \(.summary.seconds)s, \(.summary.ops_per_s) ops/s" else "" end) + (if (.splats // 0) > 0 then ", \(.splats) splats" else "" end) + (if .skip then ": \(.skip)" else "" end)) | join("; ")' "$final/fuzz.json")" >&2
 [ -z "$peers" ] || echo "upstream peers: $(jq -r 'map("\(.name) \(.verdict) \(.seconds)s") | join(", ")' "$final/peers.json")" >&2
 say "$release ($arch, $mode): booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"

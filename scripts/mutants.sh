@@ -12,7 +12,8 @@
 #   missed   nothing new failed.
 # The peers' verdict per mutant: the upstream tests that failed on it and passed on pristine.
 #
-#   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--baseline RUN] [--list | --index | --check] [GLOB]
+#   scripts/mutants.sh [--kasan] [--results DIR] [--expect-caught] [--baseline RUN] [--fuzz ARGS] [--only GLOB]
+#                      [--list | --index | --check] [GLOB]
 #
 # GLOB matches mutant names (the file name without .patch; default '*'; several globs:
 # separated by spaces or commas). --kasan builds and
@@ -24,6 +25,9 @@
 # --expect-caught (CI): every mutant run must be caught and the pristine kernel must FAIL
 # nothing; ends with "N passed, N failed, N skipped" (one per mutant, one for the pristine
 # run) and exits 1 otherwise.
+# --fuzz ARGS: every lab run also runs the model-based fuzzer (scripts/lab.sh --fuzz ARGS); each
+# mutant gets fuzz: found (ops and seconds to the first divergence) or missed. --only GLOB: the
+# suite binaries each lab runs (a fuzz-only corpus run: --only 'vmlib/*').
 # --baseline RUN: a lab run of the pristine kernel with the same binaries and peers (CI passes
 # make lab-matrix's 6.12 run) stands for the pristine run instead of booting it again.
 # Writes results/<stamp>-mutants[-kasan]/ (mutants.json, summary.md, base/ and one lab run
@@ -41,7 +45,7 @@ top=$PRIVMEM_MUTANTS_TOP
 corpus=$top/conformance/mutants
 results=${RESULTS:-$top/results}
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
-kasan=0 glob='*' list=0 expect=0 baseline=""
+kasan=0 glob='*' list=0 expect=0 baseline="" fuzz=0 labargs=()
 die() { echo "privmem mutants: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -51,9 +55,11 @@ while [ $# -gt 0 ]; do
 	--index) list=2 ;;
 	--check) list=3 ;;
 	--expect-caught) expect=1 ;;
+	--fuzz) [ $# -ge 2 ] || die "--fuzz wants privmem-fuzz arguments"; labargs+=(--fuzz "$2"); fuzz=1; shift ;;
+	--only) [ $# -ge 2 ] || die "--only wants a collection/binary glob"; labargs+=(--only "$2"); shift ;;
 	--baseline) [ $# -ge 2 ] && [ -r "$2/results.json" ] || die "--baseline wants a lab run directory (with results.json)"
 		baseline=$(cd "$2" && pwd); shift ;;
-	-h|--help) sed -n '2,32p' "$top/scripts/mutants.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -u$/{/^#/p}' "$top/scripts/mutants.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown argument '$1' (try --help)" ;;
 	*) glob=$1 ;;
 	esac
@@ -171,7 +177,7 @@ lab() {
 	local dir=$tmp/$1
 	mkdir -p "$dir"
 	PRIVMEM_BUILD=$bsnap PRIVMEM_LAB_TIMEOUT=${PRIVMEM_LAB_TIMEOUT:-900} "$tmp/top/scripts/lab.sh" --quiet --kernel "$2" \
-		"${peerargs[@]}" --results "$dir" >"$dir/lab.out" 2>&1
+		"${peerargs[@]}" "${labargs[@]}" --results "$dir" >"$dir/lab.out" 2>&1
 	echo $?
 }
 # run_dir RUN_NAME: the lab's results directory (or nothing when it gave none).
@@ -225,6 +231,15 @@ for p in "${mutants[@]}"; do
 		--slurpfile bpeers "$( [ -r "$base/peers.json" ] && echo "$base/peers.json" || echo /dev/null)" \
 		--slurpfile mpeers "$( [ -n "$dir" ] && [ -r "$dir/peers.json" ] && echo "$dir/peers.json" || echo /dev/null)" \
 		-f "$tmp/top/scripts/lib/mutant-verdict.jq" >>"$tmp/mutants.jsonl"
+	# --fuzz: found when a platform diverged (ops and seconds to the divergence), else missed.
+	if [ "$fuzz" = 1 ]; then
+		fz=$(jq -c '[.[] | select(.verdict == "diverged")] | if length > 0 then {verdict: "found",
+			platform: .[0].platform, ops: .[0].summary.executed, seconds: .[0].summary.seconds}
+			else {verdict: "missed"} end' "$dir/fuzz.json" 2>/dev/null || echo '{"verdict": "no-run"}')
+		line=$(tail -n 1 "$tmp/mutants.jsonl" | jq -c --argjson fz "$fz" '. + {fuzz: $fz}')
+		sed -i '$d' "$tmp/mutants.jsonl" && echo "$line" >>"$tmp/mutants.jsonl"
+		say "$name: fuzz $(jq -r '"\(.verdict)" + (if .ops then " after \(.ops) ops, \(.seconds) s (\(.platform))" else "" end)' <<<"$fz")"
+	fi
 	v=$(tail -n 1 "$tmp/mutants.jsonl" | jq -r '"\(.verdict)\(if .by then " by " + .by else "" end): \(.rows | join(" "))"')
 	say "$name: $v (build $((m1 - m0)) s, lab $((m2 - m1)) s)"
 done

@@ -2,7 +2,7 @@
 # The lab's initramfs, for scripts/lab.sh: busybox, the conformance binaries, privmem-caps and
 # privmem-kmsg, their shared libraries, the KVM modules of a modular x86 kernel, and the init
 # that runs the suite. Sourced, not run. Needs from lab.sh: $top $cache $build $arch $work
-# $only $devglob $peers $fuzz_args $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
+# $only $devglob $peers $fuzz_args $fuzz_devglob $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
 # and die(); lab_initramfs sets $root (the tree) and adds $per_peer to $timeout_s per peer.
 #   lab_busybox                  # prints the busybox for $arch (arm64: bookworm's busybox-static:arm64,
 #                                # downloaded through scripts/lib/debian-apt.sh, unpacked, cached)
@@ -117,6 +117,18 @@ lab_initramfs() {
 		cp "$build/privmem-fuzz" "$root/privmem/" || die "no $build/privmem-fuzz: run 'make'"
 		echo "$fuzz_args" >"$root/privmem/fuzz.args"
 	fi
+	# --fuzz-deviations: "name platform" lines, the fuzzer's areas only ("lab" ones need sw-protected).
+	: >"$root/privmem/fuzz-devs.list"
+	if [ -n "$fuzz_devglob" ]; then
+		cp "$build/deviant.so" "$root/privmem/"
+		PRIVMEM_DEVIATION=list LD_PRELOAD=$shim_list /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
+		awk -F'\t' '$2 ~ /^(guest_memfd|gmem_mmap|memslot|invalidate|memfault|attributes|convert)$/ {
+			print $1, ($3 == "lab" ? "sw-protected" : "sw-default") }' "$work/shim.list" | while read -r dev plat; do
+			# shellcheck disable=SC2053 # a glob on purpose
+			[[ $dev == $fuzz_devglob ]] && echo "$dev $plat"
+		done >"$root/privmem/fuzz-devs.list"
+		[ -s "$root/privmem/fuzz-devs.list" ] || die "--fuzz-deviations '$fuzz_devglob' matches no deviation of the fuzzer's areas"
+	fi
 	# Shared libraries the binaries need, at the paths the loader looks for them (arm64: the
 	# loader at /lib, the rest in /lib/aarch64-linux-gnu, both on its default path).
 	# shellcheck disable=SC2046 # file names without blanks
@@ -223,6 +235,16 @@ if [ -s /privmem/fuzz.args ]; then
 		echo "@@PRIVMEM-END \$rc \$t0 \$t1 \$kmsg"
 	done
 fi
+# The fuzzer against each deviation (--fuzz-deviations): found, or the whole budget without a divergence.
+while read -r dev plat; do
+	t0=\$(cut -d' ' -f1 /proc/uptime)
+	(cd /tmp && env PRIVMEM_DEVIATION=\$dev LD_PRELOAD=/privmem/deviant.so /privmem/privmem-fuzz --platform \$plat \$(cat /privmem/fuzz.args)) >/tmp/out 2>&1
+	rc=\$?
+	t1=\$(cut -d' ' -f1 /proc/uptime)
+	echo "@@PRIVMEM-BEGIN fuzz-devs/\$dev.log"
+	grep -v '^  *[0-9]* [A-Z_]* h=' /tmp/out
+	echo "@@PRIVMEM-END \$rc \$t0 \$t1"
+done </privmem/fuzz-devs.list
 # Upstream selftests (--peers), in /tmp, their output and splats between markers like run's.
 while read -r name rel; do
 	seq=\$(/privmem/privmem-kmsg mark 2>/dev/null) && kmsg=checked || kmsg=unchecked
