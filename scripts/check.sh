@@ -20,6 +20,9 @@
 #     machine's knobs are as before; SIGINT once a knob changed restores them and leaves no
 #     result; bad arguments get one line and exit 2. Checks of several clones on one
 #     machine take turns (flock on ${TMPDIR:-/tmp}/privmem-machine.lock).
+#  5. the model-based fuzzer (scripts/fuzz.sh): a fixed budget on sw-default (guest entries,
+#     none, races) without a divergence or splat; the shim deviation punch-ignored-when-bound
+#     found by the fuzzer alone, shrunk, and its C reproducer diverging again;
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry per
 # deviation and per check.
 set -u
@@ -274,9 +277,11 @@ scripts/pressure.sh --results $bad/results --profiles no-such-profile
 scripts/flake.sh 0
 $build/privmem-kmsg since not-a-number
 $build/privmem-report --diff $bad/results
+scripts/fuzz.sh --results $bad/results --ops many
+$build/privmem-fuzz --platform no-such-platform
 EOF
 if [ $bad_ok = 1 ]; then
-	echo "  ok    bad input to run.sh, pressure.sh, flake.sh, privmem-kmsg, privmem-report: one line, exit 2, nothing written"
+	echo "  ok    bad input to run.sh, pressure.sh, flake.sh, privmem-kmsg, privmem-report, fuzz.sh, privmem-fuzz: one line, exit 2, nothing written"
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
@@ -349,6 +354,39 @@ else
 	else
 		failed=$((failed + 1))
 	fi
+fi
+
+# ---- 5. the model-based fuzzer: a fixed budget here, and detection down to a reproducer --------
+echo
+echo "== model-based fuzzer (conformance/fuzz/): fixed budget without divergence; a deviation found, shrunk, reproduced"
+fz=$work/fuzz && mkdir -p "$fz"
+fuzz_line() { sed -n 's/^\(ops [0-9]* executed\)[^,]*, [0-9]* skipped by the model, \([0-9]*\) with guest entries, \(.*\)/\1 (\2 with guest entries), \3/p' "$1"; }
+for args in "--ops 10000 --seed 1" "--ops 100000 --seed 2 --no-guest" "--ops 3000 --seed 3 --race"; do
+	# shellcheck disable=SC2086 # the arguments are words
+	RESULTS=$fz/runs "$top/scripts/fuzz.sh" --quiet $args >"$fz/out" 2>&1
+	rc=$?
+	log=$(ls -td "$fz"/runs/*-fuzz* 2>/dev/null | head -n 1)/fuzz.log
+	case $rc in
+	0) echo "  ok    fuzz $args: $(fuzz_line "$log")"; passed=$((passed + 1)) ;;
+	4) echo "  skip  fuzz $args: $(grep -m1 '^SKIP' "$fz/out")"; skipped=$((skipped + 1)) ;;
+	*) echo "  FAIL  fuzz $args (exit $rc): $(grep -m3 -A2 'DIVERGENCE\|splat\|fuzz:' "$fz/out" "$log" 2>/dev/null | head -n 6)"
+	   failed=$((failed + 1)) ;;
+	esac
+done
+# A deviation the fuzzer must find on its own, shrink, and write as a C reproducer that, built on
+# lib/ alone and run under the same deviation, diverges again (scripts/fuzz.sh checks that).
+dev=punch-ignored-when-bound
+PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim RESULTS=$fz/dev "$top/scripts/fuzz.sh" --quiet --ops 20000 --seed 1 >"$fz/dev.out" 2>&1
+rc=$?
+sum=$(ls -td "$fz"/dev/*-fuzz* 2>/dev/null | head -n 1)/summary.json
+if [ $rc = 4 ]; then
+	echo "  skip  fuzz detection: $(grep -m1 '^SKIP' "$fz/dev.out")"; skipped=$((skipped + 1))
+elif [ $rc = 1 ] && [ "$(jq -r .reproduces "$sum" 2>/dev/null)" = true ]; then
+	echo "  ok    fuzz found $dev after $(jq -r .executed "$sum") ops, shrunk to $(jq -r .shrunk_ops "$sum"), reproducer diverges again"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  fuzz under $dev: exit $rc, reproduces $(jq -r .reproduces "$sum" 2>/dev/null): $(tail -n 3 "$fz/dev.out")"
+	failed=$((failed + 1))
 fi
 
 echo

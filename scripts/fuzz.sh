@@ -54,6 +54,7 @@ fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$(hostname -s)-$(uname -r)-fuzz
 tmp=$results/.incomplete/$stamp final=$results/$stamp
+[ ! -e "$final" ] || { stamp=$stamp-$$; tmp=$results/.incomplete/$stamp final=$results/$stamp; }	# two in one second
 mkdir -p "$tmp" || die "cannot write to $results"
 trap 'rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
 trap 'echo "privmem fuzz: interrupted; nothing written" >&2; exit 130' INT TERM
