@@ -13,6 +13,9 @@
 #   results/<stamp>-lab-matrix/{matrix.md,matrix.json,diff-<old>-<new>.txt}
 # beside the runs (results/<stamp>-lab-<release>/). A correct kernel must SKIP what it lacks,
 # never FAIL.
+# Every lab also runs the model-based fuzzer with a fixed budget on each of its platforms
+# (PRIVMEM_MATRIX_FUZZ, default "--ops 5000 --seed 1 --race"; empty: none): one entry per
+# platform in the end line (pass, skip, or failed on a divergence), a "fuzz" line in the table.
 # Two labs run at a time (each QEMU is one TCG thread). A lab that does not boot or hangs is
 # retried once, said so on the output; a second failure counts as failed.
 # Ends with "N passed, N failed, N skipped": tests (XFAIL counts as passed, XPASS as failed),

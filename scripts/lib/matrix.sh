@@ -24,6 +24,8 @@ matrix_lab() {
 	read -ra a <<<"$args"
 	[ ! -s "$2/$name.peers" ] || a+=(--peers "$(cat "$2/$name.peers")")
 	[ "$devs" = no ] || a+=(--deviations "$devs")
+	# The fuzzer's fixed budget on every platform of the lab (PRIVMEM_MATRIX_FUZZ="" leaves it out).
+	[ -z "${PRIVMEM_MATRIX_FUZZ-x}" ] || a+=(--fuzz "${PRIVMEM_MATRIX_FUZZ:---ops 5000 --seed 1 --race}")
 	[[ " $args " != *" --arch arm64 "* ]] || e=(PRIVMEM_BUILD="$build/arm64" PRIVMEM_REPORT="$build/privmem-report")
 	for attempt in 1 2; do
 		rm -rf "$dir"
@@ -87,6 +89,11 @@ matrix_table() {
 	done
 	printf '\n| injected splat fails vmlib_test |'
 	for run in "$@"; do printf ' %s |' "$(jq -r '.splat_proof // "-" | split(" ")[0]' "$run/lab.json" 2>/dev/null || echo -)"; done
+	printf '\n| fuzz (model-based, fixed budget) |'
+	for run in "$@"; do
+		printf ' %s |' "$(jq -r '[.fuzz[]? | "\(.platform) \(.verdict)" + (if .summary and .verdict != "skip" then " \(.summary.executed) ops" else "" end)] |
+			if length == 0 then "-" else join("<br>") end' "$run/lab.json" 2>/dev/null || echo -)"
+	done
 	printf '\n| drift (upstream change without a capability) |'
 	for run in "$@"; do
 		printf ' %s |' "$(jq -r '[.drift[]? | "\(.what): \(.seen) (\(.commit))"] | if length == 0 then "-" else join("<br>") end' "$run/results.json")"
@@ -146,7 +153,7 @@ matrix_json() {
 			 areas: ($r[0].tests | group_by(.collection) | map({key: .[0].collection,
 				value: (group_by(.status) | map({key: .[0].status, value: length}) | from_entries)}) | from_entries),
 			 drift: ($r[0].drift // []), peers: ($p[0] // null),
-			 deviations: $l[0].deviations, splat_proof: $l[0].splat_proof, boot_s: $l[0].boot_s, suite_s: $l[0].suite_s}'
+			 deviations: $l[0].deviations, splat_proof: $l[0].splat_proof, fuzz: ($l[0].fuzz // null), boot_s: $l[0].boot_s, suite_s: $l[0].suite_s}'
 	done | jq -s '{schema: "privmem-lab-matrix/1", kernels: .}'
 }
 
@@ -160,6 +167,9 @@ matrix_counts() {
 			dd=$(awk '$3 == "detected"' "$run/deviations.txt" | wc -l) dt=$(wc -l <"$run/deviations.txt")
 			p=$((p + dd)) f=$((f + dt - dd))
 		fi
+		# The fuzzer: one per platform, pass (passed), skip (skipped), a divergence or failure (failed).
+		read -r a b c < <(jq -r '[.fuzz[]?.verdict] | "\(map(select(. == "pass")) | length) \(map(select(. != "pass" and . != "skip")) | length) \(map(select(. == "skip")) | length)"' "$run/lab.json" 2>/dev/null || echo 0 0 0)
+		p=$((p + ${a:-0})) f=$((f + ${b:-0})) s=$((s + ${c:-0}))
 		sp=$(jq -r '.splat_proof // ""' "$run/lab.json" 2>/dev/null)
 		[ -z "$sp" ] || { [ "${sp%% *}" = ok ] && p=$((p + 1)) || f=$((f + 1)); }
 	done
