@@ -168,6 +168,7 @@ build=${PRIVMEM_BUILD:-$top/build}
 bsnap=$tmp/build
 mkdir -p "$bsnap" && cp -a "$build/conformance" "$build/privmem-caps" "$build/privmem-kmsg" \
 	"$build/privmem-report" "$bsnap/" || die "cannot copy the build into $bsnap"
+[ "$fuzz" = 0 ] || cp -a "$build/privmem-fuzz" "$bsnap/" || die "no $build/privmem-fuzz: run 'make'"
 mkdir -p "$tmp/top/scripts" "$tmp/top/conformance" "$tmp/top/platforms" &&
 	cp -a "$top/scripts/." "$tmp/top/scripts/" && cp -a "$top/platforms/." "$tmp/top/platforms/" &&
 	cp "$top/conformance/rows.tsv" "$tmp/top/conformance/" || die "cannot copy the scripts and rows"
