@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	const char *platform = "sw-default", *repro = NULL, *json = NULL;
 	uint64_t seed = 1, nops = 10000, per = 1000, only = UINT64_MAX;
 	struct fz_run run = { .guest = true };
+	struct fz_run stats;
 	struct fz_caps fc = { 0 };
 	struct fz_div div = { .at = -1 };
 	struct fz_op *ops;
@@ -305,6 +306,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	secs = fz_now() - t0;
+	stats = run;		/* the figures of the run itself; shrinking replays more */
 	printf("ops %" PRIu64 " executed, %" PRIu64 " skipped by the model, %" PRIu64
 	       " with guest entries, %.2f s, %.0f ops/s\n",
 	       run.executed, run.skipped, run.guest_ops, secs, run.executed / (secs > 0 ? secs : 1));
@@ -362,11 +364,16 @@ int main(int argc, char **argv)
 		fprintf(f, "{\"platform\": \"%s\", \"seed\": %" PRIu64 ", \"ops\": %" PRIu64
 			", \"executed\": %" PRIu64 ", \"skipped\": %" PRIu64 ", \"guest_ops\": %" PRIu64
 			", \"race\": %s, \"guest\": %s, \"seconds\": %.3f, \"ops_per_s\": %.0f"
-			", \"divergence\": %s, \"episode\": %" PRIu64 ", \"shrunk_ops\": %d}\n",
-			platform, seed, nops, run.executed, run.skipped, run.guest_ops,
-			run.race ? "true" : "false", run.guest ? "true" : "false", secs,
-			run.executed / (secs > 0 ? secs : 1), div.at >= 0 ? "true" : "false",
-			div.at >= 0 ? ep : 0, div.at >= 0 ? shrunk : 0);
+			", \"races\": %" PRIu64 ", \"races_overlap\": %" PRIu64 ", \"torn\": %" PRIu64
+			", \"divergence\": %s, \"episode\": %" PRIu64 ", \"shrunk_ops\": %d, \"drift\": [",
+			platform, seed, nops, stats.executed, stats.skipped, stats.guest_ops,
+			stats.race ? "true" : "false", stats.guest ? "true" : "false", secs,
+			stats.executed / (secs > 0 ? secs : 1), stats.races, stats.races_overlap, stats.torn,
+			div.at >= 0 ? "true" : "false", div.at >= 0 ? ep : 0, div.at >= 0 ? shrunk : 0);
+		for (int i = 0; i < stats.ndrift; i++)
+			fprintf(f, "%s{\"what\": \"%s\", \"seen\": %" PRIu64 "}", i ? ", " : "",
+				stats.drift[i].src, stats.drift[i].n);
+		fprintf(f, "]}\n");
 		fclose(f);
 	}
 	return div.at >= 0 ? 1 : 0;
