@@ -86,6 +86,14 @@ struct fz_expect {
 
 void fz_model_init(struct fz_model *m, const struct fz_caps *caps);
 struct fz_expect fz_model_expect(struct fz_model *m, struct fz_op *op);
+/* Shared by model.c (expectations) and apply.c (transitions): where a guest access goes. */
+enum fz_route { FZ_TO_MMIO, FZ_TO_FAULT, FZ_TO_FILE, FZ_TO_HVA };
+struct fz_mfile *fz_handle_file(struct fz_model *m, unsigned int h);
+bool fz_private(const struct fz_model *m, uint64_t gpa);
+/* guest: a guest access (which meets MMIO SPTEs); false: KVM_PRE_FAULT_MEMORY. */
+enum fz_route fz_route(const struct fz_model *m, uint64_t gpa, int *s, uint32_t *page,
+		       uint64_t *fflags, bool guest);
+
 /* Which alternative matched (-1: none, a divergence). */
 int fz_match(const struct fz_expect *e, const struct fz_obs *o);
 void fz_model_apply(struct fz_model *m, const struct fz_op *op, const struct fz_expect *e, int alt);
