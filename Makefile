@@ -9,6 +9,9 @@
 #                 conformance run, report self-test, benchmark smoke runs, 0 reports
 #   make bench    run the benchmarks (QUICK=1: <= 3 min; BACKGROUND=<profile>), write
 #                 results/<stamp>-<host>-<kernel>-bench/
+#   make fuzz [SEED=] [OPS=] [PLATFORM=] [RACE=1]  the model-based fuzzer (conformance/fuzz/):
+#                 random guest_memfd/memslot/attribute/guest-access sequences checked against a
+#                 model; a divergence is shrunk and written as a C reproducer; results/<stamp>-...-fuzz/
 #   make lab [KASAN=1]  the suite on a lab kernel under QEMU TCG (KASAN=1: the KASAN,
 #                 lockdep and DEBUG_VM lab kernel); ARCH=arm64 [MODE=protected]: cross-built,
 #                 on Debian's stock arm64 7.2 under qemu-system-aarch64 (pKVM in protected mode)
@@ -122,7 +125,7 @@ GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 all: conformance tools $(if $(CROSS),,benchmarks) $(if $(SANITIZE),,$(SHIM))
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
