@@ -234,16 +234,17 @@ $(SHIM): $(SHIM_SRCS) conformance/deviant/shim.h lib/compat.h $(HDR_STAMP)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) -Wno-missing-field-initializers -fPIC -shared -Ilib $(KHDR_INCLUDES) -o $@ $(SHIM_SRCS) -ldl
 
-# ---- the model-based fuzzer (conformance/fuzz/): guest code in runtime.c, checked like the rest;
+# ---- the model-based fuzzer (conformance/fuzz/): guest code in runtime.c (PM_GUEST: never
+# instrumented, also with SANITIZE=1), checked like the rest;
 # repro.c embeds runtime.[ch] (FZ_SRC_DIR) into the reproducers it writes.
 FUZZ_SRCS := $(wildcard conformance/fuzz/*.c)
-FUZZ_CFLAGS := $(CFLAGS_COMMON) -fno-sanitize=all -fno-stack-protector -fno-tree-loop-distribute-patterns \
+FUZZ_CFLAGS := $(CFLAGS_COMMON) -fno-stack-protector -fno-tree-loop-distribute-patterns \
 	$(if $(CROSS),-mno-outline-atomics) -Ilib -Iplatforms -Iconformance/fuzz $(KHDR_INCLUDES) \
 	-DFZ_SRC_DIR='"$(CURDIR)/conformance/fuzz"'
 $(BUILD)/privmem-fuzz: $(FUZZ_SRCS) $(wildcard conformance/fuzz/*.h) $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_HDRS) $(HDR_STAMP) scripts/guest-check.sh $(SYSROOT_STAMP)
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(FUZZ_CFLAGS) -no-pie -o $@ $(FUZZ_SRCS) $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) \
+	@$(CC) $(FUZZ_CFLAGS) $(LDFLAGS_COMMON) -o $@ $(FUZZ_SRCS) $(filter-out platforms/caps_main.c,$(PLATFORM_SRCS)) \
 		$(LIB_SRCS) $(JANSSON) -lpthread
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 

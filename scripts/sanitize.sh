@@ -6,6 +6,7 @@
 #  1. the conformance run (scripts/run.sh): no FAIL allowed;
 #  2. the benchmarks' smoke runs (scripts/bench.sh --smoke; root): each must end ok,
 #     its output passing bench/checks/common.jq and bench/checks/<name>.jq;
+#  2b. the model-based fuzzer's host side (--ops 3000 --race): no divergence;
 #  3. no sanitizer report anywhere: ASan and LeakSanitizer write theirs to
 #     <work>/sanitizer/ (log_path); UBSan writes to the process's stderr (GCC's
 #     libubsan, loaded next to libasan, ignores log_path), and every sanitized
@@ -13,7 +14,8 @@
 # Not run here (README, "Sanitizers"): the deviant shim (LD_PRELOAD cannot be
 # combined with ASan), the runs without KVM or root (make check) and the lab.
 # Ends with "N passed, N failed, N skipped": conformance results plus one entry for
-# the self-test, one per benchmark and one for the scan. Exit 0 only when nothing failed.
+# the self-test, one per benchmark, one for the fuzzer and one for the scan. Exit 0 only when
+# nothing failed.
 #
 # Environment: PRIVMEM_BUILD=<sanitized build dir> (default build/sanitize),
 #   PRIVMEM_TIMEOUT / PRIVMEM_JOBS as for scripts/run.sh.
@@ -102,6 +104,19 @@ else
 	bench_smoke_all "$brun" "$bench_names"
 	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
 fi
+
+# ---- 2b. the fuzzer's host side (model, runtime, shrinking) -----------------------------------
+echo
+echo "== model-based fuzzer (sanitized host side)"
+"$build/privmem-fuzz" --ops 3000 --seed 1 --race --json "$work/fuzz.json" >"$work/fuzz.log" 2>&1
+rc=$?
+case $rc in
+0) echo "  ok    fuzz --ops 3000 --race: $(jq -r '"\(.executed) ops (\(.guest_ops) with guest entries, \(.races) races), no divergence"' "$work/fuzz.json")"
+   passed=$((passed + 1)) ;;
+4) echo "  skip  fuzz: $(grep -m1 '^SKIP' "$work/fuzz.log")"; skipped=$((skipped + 1)) ;;
+*) echo "  FAIL  fuzz (exit $rc): $(grep -m1 -A2 '^DIVERGENCE' "$work/fuzz.log" || tail -n 2 "$work/fuzz.log")"
+   failed=$((failed + 1)) ;;
+esac
 
 # ---- 3. no sanitizer report in any log --------------------------------------------------
 echo

@@ -376,5 +376,7 @@ int main(int argc, char **argv)
 		fprintf(f, "]}\n");
 		fclose(f);
 	}
+	free(ops);
+	free(exps);
 	return div.at >= 0 ? 1 : 0;
 }
