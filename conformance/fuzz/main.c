@@ -5,8 +5,9 @@
  *   privmem-fuzz [--platform NAME] [--seed N] [--ops N] [--episode N] [--race]
  *                [--no-guest] [--only-episode K] [--repro FILE] [--json FILE]
  *
- * Operations run in episodes of --episode operations, each on a fresh VM with seed
- * (seed, episode): any episode replays alone (--only-episode). On the first
+ * --ops counts executed operations (the model skips those it would not run: a handle
+ * that names nothing, a known deviation), in episodes of --episode of them, each on a
+ * fresh VM with seed (seed, episode): any episode replays alone (--only-episode). On the first
  * divergence the episode is shrunk to a minimal sequence that still diverges at the
  * same kind of operation, and written as a C reproducer (--repro).
  * Exit: 0 no divergence, 1 divergence, 4 platform absent (KSFT_SKIP), 2 bad usage.
@@ -80,7 +81,8 @@ static int fz_episode(struct fz_run *run, struct fz_op *ops, struct fz_expect *e
 		exit(3);
 	}
 	fz_model_init(&m, run->caps);
-	for (int i = 0; i < n; i++) {
+	/* Generating: n executed operations (the model skips some it would not run), at most 4n drawn. */
+	for (int i = 0; gen ? done < n && i < 4 * n : i < n; i++) {
 		struct fz_op op = gen ? fz_gen(gen, &m, run->race, run->guest) : ops[i];
 		struct fz_expect e = fz_model_expect(&m, &op);
 		struct fz_obs o;
