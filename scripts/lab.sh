@@ -33,7 +33,7 @@
 # its reason): fuzz/<platform>.{log,json,meta,kmsg} and any reproducer fuzz/<platform>.repro.c;
 # fuzz.json and lab.json's "fuzz" say per platform pass, skip or diverged; a divergence or a
 # splat while it ran makes the exit 1.
-# --fuzz-deviations GLOB (with --fuzz): then the fuzzer alone against each deviant-shim deviation
+# --fuzz-deviations 'GLOB...' (with --fuzz): then the fuzzer alone against each deviant-shim deviation
 # of the fuzzer's areas (guest_memfd gmem_mmap memslot invalidate memfault attributes convert) that
 # GLOB matches, under LD_PRELOAD: "lab" ones on sw-protected, "host" ones on sw-default;
 # fuzz-deviations.txt: name platform found|missed|crashed ops seconds operation (found: it

@@ -68,7 +68,8 @@ lab_libs() {
 }
 
 lab_initramfs() {
-	local bin coll dev area targets name rel lib src m libs
+	local bin coll dev area targets name rel lib src m libs plat g
+	local -a fglobs
 	root=$work/root	# lab.sh reads its lists after the boot
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules,privmem/conformance} || die "cannot build the initramfs tree"
 	cp "$busybox" "$root/bin/busybox" || die "cannot copy $busybox"
@@ -121,11 +122,14 @@ lab_initramfs() {
 	: >"$root/privmem/fuzz-devs.list"
 	if [ -n "$fuzz_devglob" ]; then
 		cp "$build/deviant.so" "$root/privmem/"
+		read -ra fglobs <<<"$fuzz_devglob"	# several globs, separated by spaces (read: no pathname expansion)
 		PRIVMEM_DEVIATION=list LD_PRELOAD=$shim_list /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
 		awk -F'\t' '$2 ~ /^(guest_memfd|gmem_mmap|memslot|invalidate|memfault|attributes|convert)$/ {
 			print $1, ($3 == "lab" ? "sw-protected" : "sw-default") }' "$work/shim.list" | while read -r dev plat; do
-			# shellcheck disable=SC2053 # a glob on purpose
-			[[ $dev == $fuzz_devglob ]] && echo "$dev $plat"
+			for g in "${fglobs[@]}"; do
+				# shellcheck disable=SC2053 # a glob on purpose
+				[[ $dev == $g ]] && { echo "$dev $plat"; break; }
+			done
 		done >"$root/privmem/fuzz-devs.list"
 		[ -s "$root/privmem/fuzz-devs.list" ] || die "--fuzz-deviations '$fuzz_devglob' matches no deviation of the fuzzer's areas"
 	fi
