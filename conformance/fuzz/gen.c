@@ -60,36 +60,40 @@ static unsigned int fz_weight(unsigned int kind, const struct fz_model *m, bool 
 	return base[kind];
 }
 
-/* A handle that names an object most of the time. */
-static unsigned int fz_pick_file(struct fz_rng *r, const struct fz_model *m)
+/*
+ * A handle among n, mostly (pct in 100) one that ok() accepts: a random start, then the next
+ * ones, each step taken with that probability; otherwise the handle reached.
+ */
+static unsigned int fz_pick(struct fz_rng *r, const struct fz_model *m, unsigned int n, unsigned int pct,
+			    bool (*ok)(const struct fz_model *, unsigned int, bool), bool want)
 {
-	unsigned int h = fz_below(r, FZ_FILES);
+	unsigned int i = fz_below(r, n);
 
-	for (unsigned int i = 0; i < FZ_FILES && fz_pct(r, 85); i++, h = (h + 1) % FZ_FILES)
-		if (m->handle[h] >= 0)
-			return h;
-	return h;
-}
-
-static unsigned int fz_pick_map(struct fz_rng *r, const struct fz_model *m, bool used)
-{
-	unsigned int i = fz_below(r, FZ_MAPS);
-
-	for (unsigned int n = 0; n < FZ_MAPS && fz_pct(r, 90); n++, i = (i + 1) % FZ_MAPS)
-		if (m->map[i].used == used)
+	for (unsigned int k = 0; k < n && fz_pct(r, pct); k++, i = (i + 1) % n)
+		if (ok(m, i, want))
 			return i;
 	return i;
 }
 
-static unsigned int fz_pick_slot(struct fz_rng *r, const struct fz_model *m, bool used)
+static bool fz_file_is(const struct fz_model *m, unsigned int h, bool open)
 {
-	unsigned int i = fz_below(r, FZ_SLOTS);
-
-	for (unsigned int n = 0; n < FZ_SLOTS && fz_pct(r, 90); n++, i = (i + 1) % FZ_SLOTS)
-		if (m->slot[i].used == used)
-			return i;
-	return i;
+	return (m->handle[h] >= 0) == open;
 }
+
+static bool fz_map_is(const struct fz_model *m, unsigned int i, bool used)
+{
+	return m->map[i].used == used;
+}
+
+static bool fz_slot_is(const struct fz_model *m, unsigned int i, bool used)
+{
+	return m->slot[i].used == used;
+}
+
+/* A file handle that names an object most of the time; a mapping or slot handle, used or free. */
+#define fz_pick_file(r, m)		fz_pick(r, m, FZ_FILES, 85, fz_file_is, true)
+#define fz_pick_map(r, m, used)		fz_pick(r, m, FZ_MAPS, 90, fz_map_is, used)
+#define fz_pick_slot(r, m, used)	fz_pick(r, m, FZ_SLOTS, 90, fz_slot_is, used)
 
 static uint32_t fz_file_pages(const struct fz_model *m, unsigned int h)
 {
