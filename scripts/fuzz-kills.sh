@@ -5,7 +5,8 @@
 #   scripts/fuzz-kills.sh [--ops N] [--seed N] [--no-guest] [--results DIR] [NAME GLOB]
 #
 # Per deviation: found (the first divergence: executed ops and seconds to it, the operation that
-# diverged), missed (N executed operations without one), or crashed (no verdict). Writes
+# diverged; unreproduced when a replay on a fresh VM does not diverge again),
+# missed (N executed operations without one), or crashed (no verdict). Writes
 # results/<stamp>-<host>-<kernel>-fuzz-kills/fuzz-deviations.txt ("name platform verdict ops
 # seconds operation", the lab's --fuzz-deviations format) and prints the table. The "lab"
 # deviations need sw-protected VMs: scripts/lab.sh --fuzz ARGS --fuzz-deviations GLOB.
@@ -48,7 +49,7 @@ for dev in $list; do
 	rc=$?
 	stats=$(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l")
 	if [ $rc = 1 ] && grep -q '^DIVERGENCE' "$l"; then
-		echo "$dev sw-default found $stats $(sed -n 's/^DIVERGENCE.* op [0-9]*: \([A-Z_]*\).*/\1/p' "$l" | head -n 1)"
+		echo "$dev sw-default $(grep -q 'NOT REPRODUCED' "$l" && echo unreproduced || echo found) $stats $(sed -n 's/^DIVERGENCE.* op [0-9]*: \([A-Z_]*\).*/\1/p' "$l" | head -n 1)"
 	elif [ $rc = 0 ]; then
 		echo "$dev sw-default missed $stats -"
 	else

@@ -36,8 +36,9 @@
 # --fuzz-deviations 'GLOB...' (with --fuzz): then the fuzzer alone against each deviant-shim deviation
 # of the fuzzer's areas (guest_memfd gmem_mmap memslot invalidate memfault attributes convert) that
 # GLOB matches, under LD_PRELOAD: "lab" ones on sw-protected, "host" ones on sw-default;
-# fuzz-deviations.txt: name platform found|missed|crashed ops seconds operation (found: it
-# diverged; the ops and seconds to the first divergence, the operation that diverged).
+# fuzz-deviations.txt: name platform found|unreproduced|missed|crashed ops seconds operation (found: it
+# diverged; the ops and seconds to the first divergence, the operation that diverged; unreproduced:
+# it diverged, but not again on a replay of the episode on a fresh VM).
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # --arch arm64: qemu-system-aarch64 -M virt,virtualization=on (EL2, so the kernel runs KVM in
@@ -267,7 +268,7 @@ if [ -n "$fuzz_devglob" ]; then
 	while read -r dev plat; do
 		l=$tmp/fuzz-devs/$dev.log e=$(sed -n 's/^exit=//p' "$tmp/fuzz-devs/$dev.meta" 2>/dev/null)
 		if [ "$e" = 1 ] && grep -aq '^DIVERGENCE' "$l"; then
-			echo "$dev $plat found $(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l") $(sed -n 's/^DIVERGENCE.* op [0-9]*: \([A-Z_]*\).*/\1/p' "$l" | head -n 1)"
+			echo "$dev $plat $(grep -aq 'NOT REPRODUCED' "$l" && echo unreproduced || echo found) $(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l") $(sed -n 's/^DIVERGENCE.* op [0-9]*: \([A-Z_]*\).*/\1/p' "$l" | head -n 1)"
 		elif [ "$e" = 0 ]; then
 			echo "$dev $plat missed $(awk '/^ops [0-9]+ executed/ { print $2, $(NF-3); exit }' "$l") -"
 		else
