@@ -210,6 +210,8 @@ static void fz_gen_attr(struct fz_rng *r, struct fz_op *op)
 	else if (fz_pct(r, 2))
 		op->b = 1;
 	else if (fz_pct(r, 2))
+		op->x = -FZ_PAGE;		/* address + size wraps past 2^64 */
+	else if (fz_pct(r, 2))
 		op->x += 8;
 	else if (fz_pct(r, 2))
 		op->a = 0;
@@ -325,6 +327,14 @@ struct fz_op fz_gen(struct fz_rng *r, const struct fz_model *m, bool race, bool 
 	case FZ_PREFAULT:
 		op.x = fz_pick_gpa(r, m, 85);
 		op.a = fz_pct(r, 85) ? 1 : 2;
+		if (fz_pct(r, 2))
+			op.b = 1ULL << fz_below(r, 32);	/* flags: none is defined */
+		else if (fz_pct(r, 2))
+			op.y = fz_pct(r, 50) ? FZ_PAGE + 8 : 8;	/* unaligned size */
+		else if (fz_pct(r, 2))
+			op.x += 8;			/* unaligned gpa */
+		else if (fz_pct(r, 2))
+			op.y = -op.x;			/* ends at 2^64: wraps */
 		break;
 	case FZ_GUEST_READ:
 	case FZ_GUEST_WRITE:

@@ -284,6 +284,15 @@ static struct fz_expect fz_expect_prefault(struct fz_model *m, const struct fz_o
 	struct fz_expect e = fz_one(0, 0);
 	uint64_t done = 0;
 	int err = 0;
+	uint64_t size = op->y ? op->y : op->a * FZ_PAGE;
+
+	/* prefault.flags_einval, unaligned_einval, size_zero_einval, wrap_einval: range unchanged. */
+	if (op->b || op->x % FZ_PAGE || size % FZ_PAGE || op->x + size <= op->x) {
+		e = fz_one(-1, EINVAL);
+		e.o[0].v[0] = size;
+		e.o[0].v[1] = op->x;
+		return e;
+	}
 
 	for (uint32_t i = 0; i < op->a && !err; i++) {
 		uint64_t gpa = op->x + i * FZ_PAGE;
@@ -460,7 +469,8 @@ struct fz_expect fz_model_expect(struct fz_model *m, struct fz_op *op)
 		if (!m->caps->attrs)
 			return fz_skip("KVM_CAP_MEMORY_ATTRIBUTES lacks PRIVATE");
 		/* kvm_vm_ioctl_set_mem_attributes: flags 0, known bits, non-empty aligned range. */
-		if (op->b || (op->y & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) || !op->a || op->x % FZ_PAGE)
+		if (op->b || (op->y & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) || !op->a || op->x % FZ_PAGE ||
+		    op->x + op->a * FZ_PAGE < op->x)
 			return fz_one(-1, EINVAL);
 		return fz_one(0, 0);
 	case FZ_PREFAULT:

@@ -554,7 +554,7 @@ static void fz_slot_del(struct fz_world *w, const struct fz_op *op, struct fz_ob
 
 static void fz_prefault(struct fz_world *w, const struct fz_op *op, struct fz_obs *o)
 {
-	struct kvm_pre_fault_memory r = { .gpa = op->x, .size = op->a * FZ_PAGE };
+	struct kvm_pre_fault_memory r = { .gpa = op->x, .size = op->y ? op->y : op->a * FZ_PAGE, .flags = op->b };
 	struct pm_vcpu *vcpu = fz_vcpu(w, op->v);
 
 	if (!vcpu) {

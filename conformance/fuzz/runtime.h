@@ -55,7 +55,7 @@
 	X(HVA_READ,	"host reads page a of slot s's userspace_addr")		\
 	X(HVA_WRITE,	"host writes page a of slot s's userspace_addr, token x") \
 	X(ATTR,		"KVM_SET_MEMORY_ATTRIBUTES gpa x, pages a, attributes y, flags b") \
-	X(PREFAULT,	"KVM_PRE_FAULT_MEMORY on vCPU v: gpa x, pages a")	\
+	X(PREFAULT,	"KVM_PRE_FAULT_MEMORY on vCPU v: gpa x, pages a (or y bytes), flags b")	\
 	X(GUEST_READ,	"vCPU v reads the page at gpa x (hash)")		\
 	X(GUEST_WRITE,	"vCPU v writes the page at gpa x with token y")		\
 	X(RACE_PUNCH,	"vCPUs in mask a (and a host thread if b) read gpa x / mapping m page y while file h's page at offset page z is punched")
