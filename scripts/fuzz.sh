@@ -77,7 +77,7 @@ if [ -n "$seq" ]; then
 	[ "$splats" = 0 ] || { echo "kernel splat while the fuzzer ran:" >&2; cat "$tmp/kmsg.txt" >&2; }
 fi
 reproduces=null
-if [ $rc = 1 ] && [ -r "$tmp/repro.c" ]; then
+if [ "$rc" = 1 ] && [ -r "$tmp/repro.c" ]; then
 	if build_repro "$tmp/repro.c" "$tmp/repro" >"$tmp/repro.log" 2>&1; then
 		(cd "$tmp" && timeout 120 ./repro) >>"$tmp/repro.log" 2>&1
 		[ $? = 1 ] && reproduces=true || reproduces=false
@@ -94,5 +94,5 @@ mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap - EXIT
 [ "$quiet" = 1 ] || echo "results: $final"
-[ $rc = 0 ] && [ "$splats" = 0 ] && exit 0
+[ "$rc" = 0 ] && [ "$splats" = 0 ] && exit 0
 exit 1
