@@ -13,6 +13,8 @@
 # Exit 0 when every run gave a verdict, 1 otherwise, 2 on bad input.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/fuzz-areas.sh
+. "$top/scripts/lib/fuzz-areas.sh"
 build=${PRIVMEM_BUILD:-$top/build}
 results=${RESULTS:-$top/results}
 ops=100000 seed=1 glob='*' extra=()
@@ -30,8 +32,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -x "$build/privmem-fuzz" ] && [ -r "$build/deviant.so" ] || die "not built: run 'make'"
-list=$(PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true | awk -F'\t' \
-	'$3 == "host" && $2 ~ /^(guest_memfd|gmem_mmap|memslot|invalidate|memfault|attributes|convert)$/ { print $1 }') ||
+list=$(PRIVMEM_DEVIATION=list LD_PRELOAD=$build/deviant.so /bin/true | awk -F'\t' -v areas="$fuzz_areas" \
+	'$3 == "host" && $2 ~ areas { print $1 }') ||
 	die "the shim cannot list its deviations"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$(hostname -s)-$(uname -r)-fuzz-kills
 tmp=$results/.incomplete/$stamp

@@ -67,6 +67,8 @@ per_peer=300
 . "$top/scripts/lib/kills.sh"
 # shellcheck source=lib/lab-initramfs.sh
 . "$top/scripts/lib/lab-initramfs.sh"
+# shellcheck source=lib/fuzz-areas.sh
+. "$top/scripts/lib/fuzz-areas.sh"
 
 die() { echo "privmem lab: $*" >&2; exit 2; }
 say() { [ "$quiet" = 1 ] || echo "  LAB      $*" >&2; }

@@ -124,7 +124,7 @@ lab_initramfs() {
 		cp "$build/deviant.so" "$root/privmem/"
 		read -ra fglobs <<<"$fuzz_devglob"	# several globs, separated by spaces (read: no pathname expansion)
 		PRIVMEM_DEVIATION=list LD_PRELOAD=$shim_list /bin/true >"$work/shim.list" || die "the shim cannot list its deviations"
-		awk -F'\t' '$2 ~ /^(guest_memfd|gmem_mmap|memslot|invalidate|memfault|attributes|convert)$/ {
+		awk -F'\t' -v areas="$fuzz_areas" '$2 ~ areas {
 			print $1, ($3 == "lab" ? "sw-protected" : "sw-default") }' "$work/shim.list" | while read -r dev plat; do
 			for g in "${fglobs[@]}"; do
 				# shellcheck disable=SC2053 # a glob on purpose
