@@ -288,9 +288,10 @@ static struct pm_vcpu *fz_vcpu(struct fz_world *w, unsigned int v)
 }
 
 /*
- * Give vCPU v a command and run it to its next report. Any other outcome (an exit
- * the access caused, a fault) is recorded with its fields, and the vCPU, stopped
- * inside the access, is retired: the next command on v gets a new one.
+ * Give vCPU v a command and run it to its next report. Any other outcome is recorded
+ * with its fields: an MMIO exit is then completed and the guest stops at that word, so
+ * the vCPU goes on; after anything else (a memory-fault exit, a fault) the vCPU, stopped
+ * inside the access, is retired: the next command on v gets a new one from the pool.
  */
 static void fz_guest_cmd(struct fz_world *w, unsigned int v, uint64_t cmd, uint64_t gpa,
 			 uint64_t token, struct fz_obs *o)
