@@ -217,8 +217,8 @@ $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_
 		$(filter-out $(GUEST_SRCS),$(LIB_SRCS)) $@-guest.o $@-arch-guest.o $(JANSSON) -lpthread
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
-REPORT_SRCS := $(wildcard scripts/report/*.c)
-$(BUILD)/privmem-report: $(REPORT_SRCS) scripts/report/report.h
+REPORT_SRCS := $(wildcard report/*.c)
+$(BUILD)/privmem-report: $(REPORT_SRCS) report/report.h
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
 	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson

@@ -2,7 +2,7 @@
 # make check SANITIZE=1: the userspace parts built with AddressSanitizer +
 # UndefinedBehaviorSanitizer (make SANITIZE=1, build/sanitize/), run with every
 # sanitizer report fatal:
-#  0. the report tool's self-test (scripts/report/selftest.sh), sanitized privmem-report;
+#  0. the report tool's self-test (report/selftest.sh), sanitized privmem-report;
 #  1. the conformance run (scripts/run.sh): no FAIL allowed;
 #  2. the benchmarks' smoke runs (scripts/bench.sh --smoke; root): each must end ok,
 #     its output passing bench/checks/common.jq and bench/checks/<name>.jq;

@@ -6,10 +6,10 @@
 # newest DIR: the newest complete run directory under DIR (runs appear only when complete).
 newest() { ls -1d "$1"/*/ 2>/dev/null | grep -v '/\.incomplete' | tail -n 1; }
 
-# report_selftest REPORT_BINARY LOG: scripts/report/selftest.sh against that binary; one
+# report_selftest REPORT_BINARY LOG: report/selftest.sh against that binary; one
 # "ok"/"FAIL" line; adds to $passed or $failed.
 report_selftest() {
-	if "$top/scripts/report/selftest.sh" "$1" >"$2" 2>&1; then
+	if "$top/report/selftest.sh" "$1" >"$2" 2>&1; then
 		echo "  ok    $(tail -n 1 "$2")"
 		passed=$((passed + 1))
 	else

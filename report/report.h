@@ -6,7 +6,8 @@
  *   util.c    errors, memory, strings, UTF-8, reading files
  *   ktap.c    KTAP and .meta parsing, the run directory, caps.json
  *   rows.c    the behaviour rows (rows.tsv) and their tally
- *   output.c  results.json, junit.xml, summary.md, the terminal summary
+ *   run_report.c  one run: inputs validated, outputs written atomically, terminal summary
+ *   results_json.c, junit.c, summary_md.c  the three outputs of a run
  *   drift.c   upstream drift: the "drift" lines tests log, in every output and --diff
  *   diff.c    --diff of two results
  *   main.c    the command line
@@ -179,11 +180,19 @@ char *exit_str(const struct binary *b);
 void load_rows(struct run *r);
 void tally_rows(struct run *r);
 
-/* output.c */
+/* run_report.c */
 int report(const char *dir);
-void md_cell(FILE *f, const char *s);
-char *test_id(const struct binary *b, const struct test *t);
 void put_short(const char *prefix, const char *s, size_t max);
+/* results_json.c */
+char *test_id(const struct binary *b, const struct test *t);
+void write_json(const struct run *r, FILE *f);
+/* junit.c */
+void write_junit(const struct run *r, FILE *f);
+/* summary_md.c: SKIP reasons grouped, most frequent first (also on the terminal) */
+struct group { const char *reason; int count; };
+struct group *skip_groups(const struct run *r, size_t *ng);
+void md_cell(FILE *f, const char *s);
+void write_markdown(const struct run *r, FILE *f);
 
 /* drift.c */
 int drift_parse(const char *diag, struct drift *d);
