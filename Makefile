@@ -89,7 +89,7 @@ endif
 # Debian packages: build, kselftest framework source, JSON, NUMA, and the tools the
 # benchmarks drive. rsync is needed by lib.mk's install and by `make headers`.
 DEB_PACKAGES := gcc make libc6-dev xz-utils rsync perl bc linux-source-6.12 \
-	libjansson-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
+	libjansson-dev libgsl-dev libnuma-dev fio stress-ng linux-perf gnuplot-nox jq \
 	fonts-dejavu-core bsdextrautils \
 	qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev cpio patch util-linux \
 	libcap-dev uuid-dev qemu-system-arm gcc-aarch64-linux-gnu file
@@ -218,10 +218,10 @@ $(BUILD)/privmem-caps: platforms/caps_main.c $(PLATFORM_SRCS) $(LIB_SRCS) $(LIB_
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
 REPORT_SRCS := $(wildcard report/*.c)
-$(BUILD)/privmem-report: $(REPORT_SRCS) report/report.h
+$(BUILD)/privmem-report: $(REPORT_SRCS) report/report.h report/bench.h
 	@mkdir -p $(BUILD)
 	@echo "  CC       $@"
-	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson
+	@$(CC) $(CFLAGS_COMMON) $(LDFLAGS_COMMON) -o $@ $(REPORT_SRCS) -ljansson -lgsl -lgslcblas -lm
 
 $(BUILD)/privmem-kmsg: scripts/kmsg/privmem-kmsg.c
 	@mkdir -p $(BUILD)
@@ -250,7 +250,9 @@ $(BUILD)/privmem-fuzz: $(FUZZ_SRCS) $(wildcard conformance/fuzz/*.h) $(PLATFORM_
 
 # ---- benchmarks (bench/*.c on the VM library and the pmb measurement layer) -------------
 BENCH_OUT := $(BUILD)/bench
-BENCH_NAMES := $(sort $(patsubst bench/%.c,%,$(wildcard bench/*.c)))
+# bench/benchmarks.list: NAME SOURCE per line, the one list of benchmarks.
+BENCH_LIST := $(shell awk '!/^#/ && NF { print $$1 ":" $$2 }' bench/benchmarks.list)
+BENCH_NAMES := $(foreach e,$(BENCH_LIST),$(firstword $(subst :, ,$(e))))
 BENCH_BINS := $(addprefix $(BENCH_OUT)/,$(BENCH_NAMES))
 # Guest code runs from the binary's own image: the same flags as conformance/privmem.mk.
 BENCH_CFLAGS := $(CFLAGS_COMMON) -fno-stack-protector -fno-tree-loop-distribute-patterns \
@@ -272,10 +274,14 @@ $(BENCH_OUT)/libpmb.a: $(BENCH_LIB_OBJS)
 	@ar rcs $@ $^
 
 # Each benchmark's guest code is checked (scripts/guest-check.sh); one that fails is removed.
-$(BENCH_OUT)/%: bench/%.c $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-check.sh
-	@echo "  CC       $@"
-	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
-	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
+# Its source is the one bench/benchmarks.list names.
+define bench_rule
+$(BENCH_OUT)/$(1): $(2) $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-check.sh
+	@echo "  CC       $$@"
+	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $$@ $$< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
+	@scripts/guest-check.sh $$@ || { rm -f $$@; exit 1; }
+endef
+$(foreach e,$(BENCH_LIST),$(eval $(call bench_rule,$(firstword $(subst :, ,$(e))),$(lastword $(subst :, ,$(e))))))
 
 # ---- fuzzing: SEED, OPS, PLATFORM (default sw-default), RACE=1 (concurrency mode) ------------
 fuzz: no-sanitize deps $(BUILD)/privmem-fuzz $(BUILD)/privmem-kmsg

@@ -33,6 +33,8 @@ shim=$build/deviant.so
 . "$top/scripts/lib/kills.sh"
 # shellcheck source=lib/checks.sh
 . "$top/scripts/lib/checks.sh"
+# shellcheck source=lib/bench-list.sh
+. "$top/scripts/lib/bench-list.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -297,7 +299,7 @@ machine_state() {
 	grep -c ' tracefs ' /proc/mounts
 	ps -eo comm= | grep -cxE 'stress-ng|fio|perf'
 }
-bench_names="fault_in shootdown hugepage bounce directmap"
+bench_names=$(bench_names "$top")
 if [ "$(id -u)" != 0 ]; then
 	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
 else

@@ -23,6 +23,8 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib/checks.sh
 . "$top/scripts/lib/checks.sh"
+# shellcheck source=lib/bench-list.sh
+. "$top/scripts/lib/bench-list.sh"
 build=${PRIVMEM_BUILD:-$top/build/sanitize}
 work=$build/check
 logs=$work/sanitizer
@@ -94,7 +96,7 @@ passed=$((passed + p + x)) failed=$((failed + f)) skipped=$((skipped + s))
 # ---- 2. benchmarks: smoke runs ----------------------------------------------------------
 echo
 echo "== benchmarks: smoke run of each (sanitized)"
-bench_names="fault_in shootdown hugepage bounce directmap"
+bench_names=$(bench_names "$top")
 if [ "$(id -u)" != 0 ]; then
 	for n in $bench_names; do echo "  skip  $n: benchmarks need root"; skipped=$((skipped + 1)); done
 else
