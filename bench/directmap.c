@@ -417,7 +417,8 @@ static void run_phase(struct phase *ph)
 		.metric = "free", .unit = "ns/page", .ref = PMB_REF_FAULT_4K,
 		.ref_ratio = "cost per page to munmap + close / host anonymous 4K first-touch fault",
 	};
-	struct pmb_spec regions = { .metric = "regions_2m_per_gib", .unit = "regions/GiB", .cv_max = 0.10 };
+	struct pmb_spec regions = { .metric = "regions_2m_per_gib", .unit = "regions/GiB", .cv_max = 0.10,
+				     .better = PMB_NEITHER };
 	struct pmb_stats sa = { 0 }, sf = { 0 }, sr = { 0 };
 	json_t *m, *c;
 	long long l2;

@@ -4,13 +4,15 @@
  *
  *   gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o privmem-report *.c -ljansson
  */
-#include "report.h"
+#include "bench.h"
 
 /* ---- main ------------------------------------------------------------- */
 
 static const char usage[] =
 	"usage: " PROG " RUN_DIR\n"
 	"       " PROG " --diff OLD NEW\n"
+	"       " PROG " --bench-compare [--min-effect PCT] [--fdr Q] [--level L] [--all]\n"
+	"                      [--json FILE] RUN_A RUN_B\n"
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
@@ -24,7 +26,54 @@ static const char usage[] =
 	"changed it without a capability), what changed, which is never a failure.\n\n"
 	"Exit status: 0 no failures; 1 failures (with --diff: new failures) or no test\n"
 	"results at all; 2 bad input or usage, in which case nothing is written.\n"
+	"--bench-compare compares two benchmark runs (results/<stamp>-bench) metric by\n"
+	"metric on their per-repetition samples: Welch's t on log(samples), or\n"
+	"Mann-Whitney U where a sample has an outlier; Benjamini-Hochberg over all\n"
+	"metrics (--fdr, default 0.05); a change below --min-effect (percent, default\n"
+	"10) is \"same\". Verdicts: same, better, worse (by the metric's direction),\n"
+	"higher/lower (no direction), n/a. Exit status: 0 no worse metric, 1 at least\n"
+	"one, 2 bad input.\n\n"
 	"SOURCE_DATE_EPOCH, if set, overrides the \"generated\" timestamp.\n";
+
+/* A number option of --bench-compare, within [lo, hi]. */
+static double num_opt(const char *opt, const char *val, double lo, double hi)
+{
+	char *end;
+	double v = val ? strtod(val, &end) : NAN;
+
+	if (!val || end == val || *end || !(v >= lo && v <= hi))
+		die(2, "%s needs a number in [%g, %g], got '%s'", opt, lo, hi, val ? val : "");
+	return v;
+}
+
+static int bench_compare_main(int argc, char **argv)
+{
+	struct bcompare_opts o = { .min_effect = 0.10, .fdr = 0.05, .level = 0.95 };
+	int i = 2;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(opt, "--all")) {
+			o.all = true;
+			continue;
+		}
+		if (!strcmp(opt, "--min-effect"))
+			o.min_effect = num_opt(opt, val, 0, 1000) / 100;
+		else if (!strcmp(opt, "--fdr"))
+			o.fdr = num_opt(opt, val, 1e-6, 0.5);
+		else if (!strcmp(opt, "--level"))
+			o.level = num_opt(opt, val, 0.5, 0.999);
+		else if (!strcmp(opt, "--json") && val)
+			o.json = val;
+		else
+			die(2, "--bench-compare: unknown option or missing value '%s' (see --help)", opt);
+		i++;
+	}
+	if (argc - i != 2)
+		die(2, "--bench-compare needs exactly two runs: RUN_A RUN_B (see --help)");
+	return bench_compare(argv[i], argv[i + 1], &o);
+}
 
 int main(int argc, char **argv)
 {
@@ -34,6 +83,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "--bench-compare"))
+		return bench_compare_main(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--diff")) {
 		if (argc != 4)
 			die(2, "--diff needs exactly two arguments: OLD NEW (see --help)");

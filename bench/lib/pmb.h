@@ -116,6 +116,13 @@ struct pmb_spec {
 	 * median/ref_median, e.g. "guest fault cost / host anon 4K fault cost".
 	 */
 	const char *ref_ratio;
+	/*
+	 * Which way the metric improves, for comparisons (privmem-report --bench-compare):
+	 * PMB_BETTER_UNIT leaves it to the unit (rates up, times and cost ratios down);
+	 * PMB_NEITHER marks a state figure (where the allocator placed pages), compared
+	 * but never a regression.
+	 */
+	enum pmb_better { PMB_BETTER_UNIT, PMB_HIGHER, PMB_LOWER, PMB_NEITHER } better;
 	bool latency;		/* samples are a latency distribution: percentiles matter */
 	bool keep_samples;	/* store every sample in the JSON (default: up to 64) */
 	/*

@@ -86,6 +86,9 @@ json_t *pmb_record(struct pmb *b, const struct pmb_spec *spec, json_t *params,
 	json_object_set_new(m, "cv_max", json_real(cv_max));
 	json_object_set_new(m, "latency", json_boolean(spec->latency));
 	json_object_set_new(m, "core", json_boolean(spec->core));
+	if (spec->better != PMB_BETTER_UNIT)
+		json_object_set_new(m, "better", json_string(spec->better == PMB_HIGHER ? "higher" :
+							      spec->better == PMB_LOWER ? "lower" : "neither"));
 	for (int i = 0; i < n && (spec->keep_samples || i < 64); i++)
 		json_array_append_new(samples, json_real(v[i]));
 	json_object_set_new(m, "samples", samples);
