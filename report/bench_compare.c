@@ -7,7 +7,11 @@
  *   better / worse   significant and at least the minimum effect, in the metric's
  *           direction ("better" in its JSON, else from its unit);
  *   higher / lower   the same for a metric without a direction (never gated);
+ *   state   a figure its benchmark declares a state, not a cost (where the allocator
+ *           placed pages): its change is shown, never tested;
  *   n/a     fewer than 3 samples in a run.
+ * With --noise (a --bench-noise calibration of this machine), a calibrated metric is
+ * tested against its run-to-run noise as well as its samples (bench_stats.c).
  * The minimum effect is what absorbs drift between runs that the samples of one run
  * cannot show (machine and outer-hypervisor state): see bench/README.md for the
  * false-positive rate measured on identical runs.
@@ -15,13 +19,14 @@
  */
 #include "bench.h"
 
-enum verdict { V_WORSE, V_BETTER, V_LOWER, V_HIGHER, V_SAME, V_NA, V_NR };
-static const char *const v_name[V_NR] = { "worse", "better", "lower", "higher", "same", "n/a" };
+enum verdict { V_WORSE, V_BETTER, V_LOWER, V_HIGHER, V_SAME, V_STATE, V_NA, V_NR };
+static const char *const v_name[V_NR] = { "worse", "better", "lower", "higher", "same", "state", "n/a" };
 
 struct pair {
 	const struct bmetric *a, *b;
 	struct btest t;
-	double q;
+	double q, sigma_run;	/* sigma_run: NAN when not calibrated */
+	int runs;
 	enum verdict v;
 };
 
@@ -37,6 +42,8 @@ static enum verdict verdict_of(const struct pair *p, const struct bcompare_opts 
 {
 	bool up = p->t.ratio > 1;
 
+	if (p->a->state || p->b->state)
+		return V_STATE;
 	if (p->a->n < 3 || p->b->n < 3)
 		return V_NA;
 	if (!(p->q < o->fdr) || fabs(p->t.ratio - 1) < o->min_effect)
@@ -47,31 +54,37 @@ static enum verdict verdict_of(const struct pair *p, const struct bcompare_opts 
 }
 
 static struct pair *pair_up(const struct brun *a, const struct brun *b, const struct bcompare_opts *o,
-			    size_t *np)
+			    const struct bnoise *nz, size_t *np)
 {
 	struct pair *p = xcalloc(sizeof(*p) * (a->nm + 1));
 	double *pv, *qv;
-	size_t n = 0;
+	size_t n = 0, ntested = 0;
 
 	for (size_t i = 0; i < a->nm; i++) {
 		const struct bmetric *mb = find(b, a->m[i].key);
 
 		if (!mb)
 			continue;
-		p[n] = (struct pair){ .a = &a->m[i], .b = mb };
-		if (p[n].a->n >= 3 && mb->n >= 3)
-			bench_test(p[n].a->samples, p[n].a->n, mb->samples, mb->n, o->level, &p[n].t);
+		p[n] = (struct pair){ .a = &a->m[i], .b = mb, .sigma_run = NAN };
+		if (!bench_noise_of(nz, mb->key, &p[n].sigma_run, &p[n].runs))
+			p[n].runs = 0;
+		if (p[n].a->n >= 3 && mb->n >= 3 && !mb->state && !p[n].a->state)
+			bench_test(p[n].a->samples, p[n].a->n, mb->samples, mb->n, o->level,
+				   p[n].sigma_run, p[n].runs, &p[n].t);
 		else
-			p[n].t = (struct btest){ .ratio = mb->median / a->m[i].median, .p = 1, .test = "none" };
+			p[n].t = (struct btest){ .ratio = mb->median / a->m[i].median, .p = 1,
+						.p_run = NAN, .test = "none" };
 		n++;
 	}
+	/* The adjustment counts the metrics actually tested (not state figures, not n/a). */
 	pv = xcalloc(sizeof(double) * n);
 	qv = xcalloc(sizeof(double) * n);
 	for (size_t i = 0; i < n; i++)
-		pv[i] = p[i].t.p;
-	bh_adjust(pv, qv, n);
-	for (size_t i = 0; i < n; i++) {
-		p[i].q = qv[i];
+		if (strcmp(p[i].t.test, "none"))
+			pv[ntested++] = p[i].t.p;
+	bh_adjust(pv, qv, ntested);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		p[i].q = strcmp(p[i].t.test, "none") ? qv[k++] : 1;
 		p[i].v = verdict_of(&p[i], o);
 	}
 	*np = n;
@@ -105,6 +118,26 @@ static json_t *side_json(const struct bmetric *m)
 	return json_pack("{s:f, s:f, s:i}", "median", m->median, "cv", m->cv, "n", m->n);
 }
 
+/* A number, or null where there is none (an untested metric, an uncalibrated one). */
+static json_t *jnum(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *pair_json(const struct pair *p)
+{
+	bool tested = strcmp(p->t.test, "none");
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:f, s:[o, o], s:o, s:o, s:o, s:o, s:s, s:f, s:s}",
+		"key", p->a->key, "bench", p->a->bench, "metric", p->a->metric, "params", p->a->params,
+		"unit", p->a->unit, "better", p->b->state ? "neither" : better_name(p->b->better),
+		"a", side_json(p->a), "b", side_json(p->b), "ratio", p->t.ratio,
+		"ci", jnum(tested ? p->t.ci_lo : NAN), jnum(tested ? p->t.ci_hi : NAN),
+		"p_welch_log", jnum(tested ? p->t.p_welch : NAN),
+		"p_mann_whitney", jnum(tested ? p->t.p_mwu : NAN), "p_run_noise", jnum(p->t.p_run),
+		"sigma_run", jnum(p->sigma_run), "test", p->t.test, "q", p->q, "verdict", v_name[p->v]);
+}
+
 static void write_compare_json(const char *path, const struct brun *a, const struct brun *b,
 			       const struct pair *p, size_t n, const int count[V_NR],
 			       const struct bcompare_opts *o)
@@ -116,13 +149,7 @@ static void write_compare_json(const char *path, const struct brun *a, const str
 	char *tmp = xasprintf("%s.tmp", path);
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:f, s:[f, f], s:f, s:f, s:s, s:f, s:s}",
-			"key", p[i].a->key, "bench", p[i].a->bench, "metric", p[i].a->metric,
-			"params", p[i].a->params, "unit", p[i].a->unit, "better", better_name(p[i].b->better),
-			"a", side_json(p[i].a), "b", side_json(p[i].b), "ratio", p[i].t.ratio,
-			"ci", p[i].t.ci_lo, p[i].t.ci_hi, "p_welch_log", p[i].t.p_welch,
-			"p_mann_whitney", p[i].t.p_mwu, "test", p[i].t.test, "q", p[i].q,
-			"verdict", v_name[p[i].v]));
+		json_array_append_new(ms, pair_json(&p[i]));
 	for (size_t i = 0; i < a->nref; i++)
 		for (size_t j = 0; j < b->nref; j++)
 			if (!strcmp(a->ref[i].name, b->ref[j].name))
@@ -154,17 +181,22 @@ static void print_refs(const struct brun *a, const struct brun *b)
 int bench_compare(const char *da, const char *db, const struct bcompare_opts *o)
 {
 	struct brun a, b;
+	struct bnoise nz = { 0 };
 	struct pair *p;
-	size_t n;
+	size_t n, ncal = 0;
 	int count[V_NR] = { 0 };
 
 	bench_load(da, &a);
 	bench_load(db, &b);
-	p = pair_up(&a, &b, o, &n);
+	if (o->noise)
+		bench_noise_load(o->noise, &nz);
+	p = pair_up(&a, &b, o, &nz, &n);
 	if (!n)
 		die(2, "%s and %s have no metric in common", da, db);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		count[p[i].v]++;
+		ncal += p[i].runs >= 3;
+	}
 	if (o->json)
 		write_compare_json(o->json, &a, &b, p, n, count, o);
 
@@ -174,11 +206,17 @@ int bench_compare(const char *da, const char *db, const struct bcompare_opts *o)
 		printf("  note: the runs were made in different modes (%s, %s): repetitions differ\n",
 		       a.mode, b.mode);
 	print_refs(&a, &b);
+	if (o->noise)
+		printf("run-to-run noise: %s (%s runs), %zu of %zu metrics calibrated%s\n", o->noise, nz.mode,
+		       ncal, n, strcmp(nz.mode, b.mode) ? " (NOTE: calibrated in another mode)" : "");
+	else
+		printf("no --noise calibration: a run's samples do not show how this machine drifts between\n"
+		       "  runs; verdicts may include that drift (see --bench-noise)\n");
 	printf("%zu metrics compared: minimum effect %.0f%%, false discovery rate %.2g, %.0f%% bootstrap intervals\n",
 	       n, o->min_effect * 100, o->fdr, o->level * 100);
 	for (int v = 0; v < V_NR; v++)
 		for (size_t i = 0; i < n; i++)
-			if ((int)p[i].v == v && (v != V_SAME || o->all))
+			if ((int)p[i].v == v && ((v != V_SAME && v != V_STATE) || o->all))
 				print_pair(&p[i]);
 	if (o->all) {
 		for (size_t i = 0; i < a.nm; i++)
@@ -188,7 +226,8 @@ int bench_compare(const char *da, const char *db, const struct bcompare_opts *o)
 			if (!find(&a, b.m[i].key))
 				printf("only in B: %s\n", b.m[i].key);
 	}
-	printf("%d worse, %d better, %d higher, %d lower, %d same, %d n/a\n", count[V_WORSE],
-	       count[V_BETTER], count[V_HIGHER], count[V_LOWER], count[V_SAME], count[V_NA]);
+	printf("%d worse, %d better, %d higher, %d lower, %d same, %d state, %d n/a\n", count[V_WORSE],
+	       count[V_BETTER], count[V_HIGHER], count[V_LOWER], count[V_SAME], count[V_STATE],
+	       count[V_NA]);
 	return count[V_WORSE] ? 1 : 0;
 }

@@ -89,6 +89,7 @@ static void load_metric(const char *path, const char *bench, json_t *j, struct b
 	m->cv_max = json_number_value(json_object_get(j, "cv_max"));
 	m->truncated = json_is_true(json_object_get(j, "samples_truncated"));
 	m->better_declared = json_is_string(better);
+	m->state = m->better_declared && !strcmp(json_string_value(better), "neither");
 	m->better = !m->better_declared ? better_of_unit(m->unit) :
 		    !strcmp(json_string_value(better), "higher") ? BETTER_HIGHER :
 		    !strcmp(json_string_value(better), "lower") ? BETTER_LOWER : BETTER_UNKNOWN;

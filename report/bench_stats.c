@@ -144,18 +144,53 @@ static void boot_ratio(const double *a, int na, const double *b, int nb, double 
 	free(q);
 }
 
-void bench_test(const double *a, int na, const double *b, int nb, double level, struct btest *t)
+/*
+ * With the metric's run-to-run noise known (bench_noise.c): each run's log median is the
+ * true value plus a run effect of sd sigma_run plus its own sampling error, so the
+ * difference of two runs has variance 2 sigma_run^2 + se_a^2 + se_b^2; sigma_run comes from
+ * `runs` calibration runs, hence Student's t with runs - 1 degrees of freedom.
+ */
+static double run_noise_p(const double *a, int na, const double *b, int nb, double ratio,
+			  double sigma_run, int runs)
+{
+	double var = 2 * sigma_run * sigma_run, z;
+	const double *v[2] = { a, b };
+	int n[2] = { na, nb };
+
+	for (int s = 0; s < 2; s++) {
+		double *l = xcalloc(sizeof(double) * (size_t)n[s]);
+
+		for (int i = 0; i < n[s]; i++)
+			l[i] = log(v[s][i]);
+		var += gsl_stats_variance(l, 1, (size_t)n[s]) / n[s];
+		free(l);
+	}
+	if (var <= 0)
+		return ratio == 1 ? 1 : 0;
+	z = fabs(log(ratio)) / sqrt(var);
+	return fmin(1, 2 * gsl_cdf_tdist_Q(z, runs - 1));
+}
+
+void bench_test(const double *a, int na, const double *b, int nb, double level,
+		double sigma_run, int runs, struct btest *t)
 {
 	t->ratio = median_of(b, nb) / median_of(a, na);
 	boot_ratio(a, na, b, nb, level, &t->ci_lo, &t->ci_hi);
 	t->p_mwu = mann_whitney_p(a, na, b, nb);
 	t->p_welch = welch_log_p(a, na, b, nb);
-	if (has_outlier(a, na) || has_outlier(b, nb)) {
+	/* Below 5 samples a side the rank test cannot reach significance, nor the screen see outliers. */
+	if (na >= 5 && nb >= 5 && (has_outlier(a, na) || has_outlier(b, nb))) {
 		t->p = t->p_mwu;
 		t->test = "mann-whitney";
 	} else {
 		t->p = t->p_welch;
 		t->test = "welch-log";
+	}
+	t->p_run = NAN;
+	if (runs >= 3) {	/* calibrated: the run-level test decides */
+		t->p_run = run_noise_p(a, na, b, nb, t->ratio, sigma_run, runs);
+		t->p = t->p_run;
+		t->test = "run-noise";
 	}
 }
 

@@ -12,7 +12,8 @@ static const char usage[] =
 	"usage: " PROG " RUN_DIR\n"
 	"       " PROG " --diff OLD NEW\n"
 	"       " PROG " --bench-compare [--min-effect PCT] [--fdr Q] [--level L] [--all]\n"
-	"                      [--json FILE] RUN_A RUN_B\n"
+	"                      [--noise NOISE.json] [--json FILE] RUN_A RUN_B\n"
+	"       " PROG " --bench-noise NOISE.json RUN RUN RUN...\n"
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
@@ -25,14 +26,17 @@ static const char usage[] =
 	"both record drift (a documented behaviour the kernel showed where upstream\n"
 	"changed it without a capability), what changed, which is never a failure.\n\n"
 	"Exit status: 0 no failures; 1 failures (with --diff: new failures) or no test\n"
-	"results at all; 2 bad input or usage, in which case nothing is written.\n"
+	"results at all; 2 bad input or usage, in which case nothing is written.\n\n"
 	"--bench-compare compares two benchmark runs (results/<stamp>-bench) metric by\n"
 	"metric on their per-repetition samples: Welch's t on log(samples), or\n"
 	"Mann-Whitney U where a sample has an outlier; Benjamini-Hochberg over all\n"
 	"metrics (--fdr, default 0.05); a change below --min-effect (percent, default\n"
 	"10) is \"same\". Verdicts: same, better, worse (by the metric's direction),\n"
-	"higher/lower (no direction), n/a. Exit status: 0 no worse metric, 1 at least\n"
-	"one, 2 bad input.\n\n"
+	"higher/lower (no direction), state (not tested), n/a. Exit status: 0 no worse\n"
+	"metric, 1 at least one, 2 bad input. --noise adds the run-to-run noise of each metric that\n"
+	"--bench-noise measured from three or more runs of this machine with nothing\n"
+	"changed: the samples of one run share one moment of the machine and cannot show\n"
+	"how it drifts between runs.\n\n"
 	"SOURCE_DATE_EPOCH, if set, overrides the \"generated\" timestamp.\n";
 
 /* A number option of --bench-compare, within [lo, hi]. */
@@ -66,6 +70,8 @@ static int bench_compare_main(int argc, char **argv)
 			o.level = num_opt(opt, val, 0.5, 0.999);
 		else if (!strcmp(opt, "--json") && val)
 			o.json = val;
+		else if (!strcmp(opt, "--noise") && val)
+			o.noise = val;
 		else
 			die(2, "--bench-compare: unknown option or missing value '%s' (see --help)", opt);
 		i++;
@@ -85,6 +91,11 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "--bench-compare"))
 		return bench_compare_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--bench-noise")) {
+		if (argc < 6)
+			die(2, "--bench-noise needs OUT.json and at least three runs (see --help)");
+		return bench_noise(argv[2], argv + 3, argc - 3);
+	}
 	if (argc > 1 && !strcmp(argv[1], "--diff")) {
 		if (argc != 4)
 			die(2, "--diff needs exactly two arguments: OLD NEW (see --help)");

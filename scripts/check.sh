@@ -35,6 +35,8 @@ shim=$build/deviant.so
 . "$top/scripts/lib/checks.sh"
 # shellcheck source=lib/bench-list.sh
 . "$top/scripts/lib/bench-list.sh"
+# shellcheck source=lib/bench-compare-check.sh
+. "$top/scripts/lib/bench-compare-check.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -308,6 +310,8 @@ else
 	brun=$(newest "$work/bench")
 	bench_smoke_all "$brun" "$bench_names" --full
 	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
+	bench_compare_checks "$brun" "$work" "$build/privmem-report"
+	passed=$((passed + cmp_passed)) failed=$((failed + cmp_failed))
 	if [ "$(machine_state)" = "$state0" ]; then
 		echo "  ok    machine left as found (THP modes, nr_hugepages, tracefs, no stray stress-ng/fio/perf)"
 		passed=$((passed + 1))

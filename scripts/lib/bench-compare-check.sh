@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# bench_compare_checks BENCH_RUN WORK REPORT: prove privmem-report --bench-compare and
+# --bench-noise on a real (smoke) benchmark run: identical runs are "same" (exit 0); a copy
+# whose fault_in rate samples are cut to a fifth is "worse" on exactly those metrics (exit 1) and a
+# doubled one "better" (exit 0); a rate that moves that much between calibration runs is
+# "same" once --noise says so; bad input exits 2. One ok/FAIL line each; counts in
+# cmp_passed and cmp_failed.
+bench_scaled_copy() {	# SRC DST FACTOR: DST = SRC with every fault_in "rate" sample scaled
+	cp -R "$1" "$2" &&
+	jq --argjson f "$3" '.metrics |= map(if .metric == "rate" then
+		(.samples |= map(. * $f)) | (.stats.median *= $f) else . end)' "$1/fault_in.json" >"$2/fault_in.json"
+}
+
+bench_compare_checks() {
+	local brun=$1 work=$2 rep=$3 out rc nrate want sure
+	cmp_passed=0 cmp_failed=0
+	cmp_ok() { echo "  ok    bench-compare: $1"; cmp_passed=$((cmp_passed + 1)); }
+	cmp_fail() { echo "  FAIL  bench-compare: $1"; cmp_failed=$((cmp_failed + 1)); }
+	if [ ! -r "$brun/fault_in.json" ]; then
+		cmp_fail "no fault_in result to compare (the smoke run failed or skipped it)"
+		return
+	fi
+	nrate=$(jq '[.metrics[] | select(.metric == "rate")] | length' "$brun/fault_in.json")
+	out=$("$rep" --bench-compare "$brun" "$brun"); rc=$?
+	if [ $rc = 0 ] && grep -q '^0 worse, 0 better, 0 higher, 0 lower, ' <<<"$out"; then
+		cmp_ok "a run against itself: every metric same, exit 0"
+	else
+		cmp_fail "a run against itself: exit $rc, $(tail -n 1 <<<"$out")"
+	fi
+	bench_scaled_copy "$brun" "$work/cmp-slow" 0.2 && bench_scaled_copy "$brun" "$work/cmp-fast" 5 &&
+	bench_scaled_copy "$brun" "$work/cmp-n1" 2 && bench_scaled_copy "$brun" "$work/cmp-n2" 0.3 || {
+		cmp_fail "cannot make scaled copies of $brun"; return; }
+	# A fifth of the rate is beyond doubt wherever the samples spread less than 20% (three smoke
+	# samples of THP spread more): those must be worse, and nothing but rates may be.
+	sure=$(jq '[.metrics[] | select(.metric == "rate" and .stats.cv <= 0.2)] | length' "$brun/fault_in.json")
+	out=$("$rep" --bench-compare --json "$work/cmp.json" "$brun" "$work/cmp-slow"); rc=$?
+	want=$(jq --argjson s "$sure" '([.metrics[] | select(.verdict == "worse" and .metric != "rate")] | length == 0) and
+		([.metrics[] | select(.metric == "rate" and .a.cv <= 0.2 and .verdict == "worse")] | length == $s)' \
+		"$work/cmp.json" 2>/dev/null)
+	if [ $rc = 1 ] && [ "$want" = true ] && [ "$sure" -gt 0 ]; then
+		cmp_ok "fault_in rate cut to a fifth: worse on the $sure rates with CV <= 20% (of $nrate), nothing else, exit 1"
+	else
+		cmp_fail "fault_in rate cut to a fifth: exit $rc, $(tail -n 1 <<<"$out") (want the $sure rates with CV <= 20% worse, nothing else)"
+	fi
+	out=$("$rep" --bench-compare "$brun" "$work/cmp-fast"); rc=$?
+	if [ $rc = 0 ] && grep -Eq "^0 worse, ([0-9]+) better, " <<<"$out" &&
+		[ "$(sed -nE 's/^0 worse, ([0-9]+) better, .*/\1/p' <<<"$out")" -ge "$sure" ]; then
+		cmp_ok "fault_in rate five times higher: better (at least the $sure), exit 0"
+	else
+		cmp_fail "fault_in rate five times higher: exit $rc, $(tail -n 1 <<<"$out") (want >= $sure better, 0 worse)"
+	fi
+	# Calibration runs in which the rate moved by itself from x0.3 to x2: a fifth is
+	# within that machine's noise, and the verdict must say so.
+	"$rep" --bench-noise "$work/noise.json" "$brun" "$work/cmp-n1" "$work/cmp-n2" >/dev/null &&
+		out=$("$rep" --bench-compare --noise "$work/noise.json" "$brun" "$work/cmp-slow"); rc=$?
+	if [ $rc = 0 ] && grep -q '^0 worse, ' <<<"$out" && grep -q "metrics calibrated" <<<"$out"; then
+		cmp_ok "with --noise from runs where the rate moved x0.3..x2, a fifth of it is same, exit 0"
+	else
+		cmp_fail "with --noise: exit $rc, $(tail -n 1 <<<"$out") (want 0 worse)"
+	fi
+	mkdir -p "$work/cmp-bad" && cp "$brun/bench.json" "$work/cmp-bad/" && echo '{"schema":' >"$work/cmp-bad/fault_in.json"
+	rc=0
+	for args in "--bench-compare $brun /nonexistent" "--bench-compare $brun $work/cmp-bad" \
+		"--bench-compare --min-effect abc $brun $brun" "--bench-compare $brun" \
+		"--bench-noise $work/n.json $brun $brun" "--bench-compare --noise $brun/bench.json $brun $brun"; do
+		# shellcheck disable=SC2086
+		"$rep" $args >/dev/null 2>"$work/cmp-bad.err"
+		[ $? = 2 ] && [ "$(wc -l <"$work/cmp-bad.err")" = 1 ] || { rc=1; cmp_fail "bad input '$args': not one line and exit 2"; }
+	done
+	[ $rc = 0 ] && cmp_ok "bad input (missing or corrupt run, bad option, too few calibration runs, not a calibration): one line, exit 2"
+	[ ! -e "$work/n.json" ] || cmp_fail "a refused --bench-noise left $work/n.json"
+}
