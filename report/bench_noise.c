@@ -19,6 +19,33 @@
 
 #define NOISE_SCHEMA "privmem-bench-noise/1"
 
+struct noisy { const char *key; double sigma; };
+
+static int noisy_cmp(const void *x, const void *y)
+{
+	double a = ((const struct noisy *)x)->sigma, b = ((const struct noisy *)y)->sigma;
+
+	return (a < b) - (a > b);
+}
+
+/* What a planner should distrust first on this machine: the metrics that move most by themselves. */
+static void print_noisiest(json_t *metrics, size_t max)
+{
+	struct noisy *v = xcalloc(sizeof(*v) * (json_object_size(metrics) + 1));
+	size_t n = 0, over = 0;
+	const char *key;
+	json_t *m;
+
+	json_object_foreach(metrics, key, m) {
+		v[n] = (struct noisy){ key, json_number_value(json_object_get(m, "sigma_log")) };
+		over += v[n++].sigma > 0.05;
+	}
+	qsort(v, n, sizeof(*v), noisy_cmp);
+	printf("%zu of %zu metrics move more than 5%% (sd of log median) between runs; the most:\n", over, n);
+	for (size_t i = 0; i < n && i < max; i++)
+		printf("  %5.1f%%  %s\n", 100 * v[i].sigma, v[i].key);
+}
+
 int bench_noise(const char *out, char **dirs, int n)
 {
 	struct brun *runs = xcalloc(sizeof(*runs) * (size_t)n);
@@ -41,6 +68,8 @@ int bench_noise(const char *out, char **dirs, int n)
 		const struct bmetric *m = &runs[0].m[k];
 		int have = 0;
 
+		if (m->state)	/* never tested: no noise to calibrate */
+			continue;
 		for (int i = 0; i < n; i++)
 			for (size_t j = 0; j < runs[i].nm; j++)
 				if (!strcmp(runs[i].m[j].key, m->key)) {
@@ -60,6 +89,7 @@ int bench_noise(const char *out, char **dirs, int n)
 		die(2, "%s: cannot write: %s", out, strerror(errno));
 	ntemps = 0;
 	printf("%s: run-to-run noise of %zu metrics from %d runs (%s)\n", out, kept, n, runs[0].mode);
+	print_noisiest(metrics, 10);
 	return 0;
 }
 
