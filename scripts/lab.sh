@@ -11,6 +11,7 @@
 #                  [--deviations 'NAME GLOB'] [--peers DIR] [--kasan]
 #                  [--arch x86_64|arm64] [--mode normal|protected]
 #                  [--fuzz 'PRIVMEM-FUZZ ARGS' [--fuzz-deviations 'NAME GLOB']]
+#                  [--bench 'NAME[,NAME...] [BENCHMARK ARGS]']
 #
 # Kernel: --kernel (a bzImage; --modules: its /lib/modules/<release> if KVM is modular),
 # --kdir (build one from that tree with platforms/lab-kernel.config), --stock 6.1|7.2 (Debian's
@@ -39,6 +40,13 @@
 # fuzz-deviations.txt: name platform found|unreproduced|missed|crashed ops seconds operation (found: it
 # diverged; the ops and seconds to the first divergence, the operation that diverged; unreproduced:
 # it diverged, but not again on a replay of the episode on a fresh VM).
+# --bench 'NAMES [ARGS]' (x86_64): after the suite, build/bench/<name> ARGS (e.g. 'hugepage --quick')
+# in the guest, each under PRIVMEM_LAB_BENCH_TIMEOUT seconds (1800; the lab's --timeout grows by
+# that much per benchmark); on the host, results/<stamp>-lab-<release>-bench/ in the layout
+# scripts/bench.sh writes (bench.json with "lab", <name>.json, tables, plots drawn on the host,
+# summary.md; sizing.md when hugepage ran, side by side with the newest host run in the results
+# directory that has hugepage results; scripts/lib/lab-bench.sh). Under TCG the timings are not
+# meaningful; counts and fractions (2M retention) are. A failed benchmark makes the exit 1.
 # Exit 0 when nothing FAILed (and every deviation run was detected), 1 otherwise, 2 on bad
 # input or when the lab could not boot or hung (the console log is kept and named).
 # --arch arm64: qemu-system-aarch64 -M virt,virtualization=on (EL2, so the kernel runs KVM in
@@ -58,7 +66,7 @@ shopt -s extglob
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PRIVMEM_CACHE:-/var/cache/privmem}
 results=${RESULTS:-$top/results}
-kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers="" fuzz_args="" fuzz_devglob=""
+kernel="" modules="" kdir="" stock="" source="" kconfig="" quiet=0 only="" devglob="" kasan="" peers="" fuzz_args="" fuzz_devglob="" bench_spec=""
 arch=x86_64 mode=normal stockdir=""
 timeout_s=${PRIVMEM_LAB_TIMEOUT:-1200}
 per_binary=${PRIVMEM_TIMEOUT:-120}
@@ -69,6 +77,8 @@ per_peer=300
 . "$top/scripts/lib/lab-initramfs.sh"
 # shellcheck source=lib/fuzz-areas.sh
 . "$top/scripts/lib/fuzz-areas.sh"
+# shellcheck source=lib/lab-bench.sh
+. "$top/scripts/lib/lab-bench.sh"
 
 die() { echo "privmem lab: $*" >&2; exit 2; }
 say() { [ "$quiet" = 1 ] || echo "  LAB      $*" >&2; }
@@ -87,6 +97,7 @@ while [ $# -gt 0 ]; do
 	--deviations) [ $# -ge 2 ] || die "--deviations wants a pattern (deviation name glob, '*' for all)"; devglob=$2; shift ;;
 	--peers) [ $# -ge 2 ] || die "--peers wants a directory (scripts/upstream-selftests.sh OUTDIR)"; peers=$2; shift ;;
 	--fuzz) [ $# -ge 2 ] || die "--fuzz wants privmem-fuzz arguments (e.g. '--ops 5000 --seed 1')"; fuzz_args=$2; shift ;;
+	--bench) [ $# -ge 2 ] || die "--bench wants benchmark names and arguments (e.g. 'hugepage --quick')"; bench_spec=$2; shift ;;
 	--fuzz-deviations) [ $# -ge 2 ] || die "--fuzz-deviations wants a deviation name glob"; fuzz_devglob=$2; shift ;;
 	--arch) [ $# -ge 2 ] || die "--arch wants x86_64 or arm64"; arch=$2; shift ;;
 	--mode) [ $# -ge 2 ] || die "--mode wants normal or protected"; mode=$2; shift ;;
@@ -126,6 +137,7 @@ ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries
 	die "--fuzz-deviations needs --fuzz and the deviant shim ($build/deviant.so, $shim_list): run 'make'"
 [ -z "$devglob" ] || [ -r "$shim_list" ] || die "no host deviant shim ($shim_list) to list the deviations: run 'make'"
 [ -z "$peers" ] || [ -s "$peers/list" ] || die "--peers $peers has no list: build it with scripts/upstream-selftests.sh $peers"
+[ -z "$bench_spec" ] || lab_bench_parse "$bench_spec"	# sets bench_names, bench_args, bench_mode
 
 # ---- the kernel ---------------------------------------------------------------------
 if [ -n "$stock" ]; then
@@ -170,7 +182,8 @@ mkdir -p "$results" || die "cannot create $results"
 final=$results/$stamp
 tmp=$results/.incomplete/$stamp
 mkdir -p "$tmp/ktap" || die "cannot write to $results"
-trap 'rm -rf "$work" "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
+btmp=$results/.incomplete/$stamp-bench	# --bench: the benchmark run directory, assembled here
+trap 'rm -rf "$work" "$tmp" "$btmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
 trap 'echo "privmem lab: interrupted; nothing written" >&2; exit 130' INT TERM
 console=$tmp/console.log
 say "booting $kernel ($release, $arch, $mode) under QEMU TCG; console: $console"
@@ -231,7 +244,7 @@ awk -v dir="$tmp" '
 	{ i = index($0, "@@PRIVMEM-"); if (i > 1) { if (out != "") print substr($0, 1, i - 1) > out; $0 = substr($0, i) } }
 	/^@@PRIVMEM-BEGIN / { file = dir "/" $2; sub(/\/[^\/]*$/, "", file); system("mkdir -p \"" file "\"");
 			      out = dir "/" $2; printf "" > out; next }
-	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/ || out ~ /\/fuzz(-devs)?\/[^\/]*\.log$/) { meta = out; sub(/\.(ktap|out|log)$/, ".meta", meta);
+	/^@@PRIVMEM-END / { if (out ~ /\.ktap$/ || out ~ /\/peers\/[^\/]*\.out$/ || out ~ /\/fuzz(-devs)?\/[^\/]*\.log$/ || out ~ /\/bench\/[^\/]*\.log$/) { meta = out; sub(/\.(ktap|out|log)$/, ".meta", meta);
 			      printf "exit=%s\nseconds=%.2f\n%s%s", $2, $4 - $3, ($2 == 124 || $2 == 143) ? "timeout=1\n" : "",
 				     $5 == "" ? "" : "kmsg=" $5 "\n" > meta;
 			      close(meta) }
@@ -305,13 +318,16 @@ if [ -d "$tmp/splat-proof/ktap" ]; then
 	splat=$([ -r "$tmp/splat-proof/results.json" ] && splat_proof_verdict "$tmp/splat-proof/results.json")
 	splat=${splat:-FAIL no results}
 fi
+# Benchmarks (--bench): their own run directory, beside this one (scripts/lib/lab-bench.sh).
+bench_rc=0
+[ -z "$bench_spec" ] || lab_bench_assemble || bench_rc=1
 kvm_line=$(grep -ao '@@PRIVMEM-KVM .*' "$console" | cut -d' ' -f2- | grep -E "${kvm_expect:-^$}" | head -n 1)
 jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$booted" \
 	--argjson suite "$(cat "$tmp/wall_seconds")" --argjson total "$(echo "$t1 - $t0" | bc)" \
 	--rawfile devs "$tmp/deviations.txt" --arg splat "$splat" --arg arch "$arch" --arg mode "$mode" \
 	--arg q "$qemu $machine -accel tcg,${PRIVMEM_LAB_TCG:-thread=single} -smp 2 -m 3G, 2 NUMA nodes" \
 	--arg cmdline "$cmdline" --arg kvm "$kvm_line" \
-	--argjson fuzz "$(cat "$tmp/fuzz.json" 2>/dev/null || echo null)" \
+	--argjson fuzz "$(cat "$tmp/fuzz.json" 2>/dev/null || echo null)" --arg bench "${bench_spec:+$stamp-bench}" \
 	'{schema: "privmem-lab/1", kernel: $k, release: $r, arch: $arch, mode: $mode, modules: (if $m == "" then null else $m end),
 	  qemu: $q, cmdline: $cmdline, kvm_mode_line: (if $kvm == "" then null else $kvm end),
 	  boot_s: $boot, suite_s: $suite, total_s: $total,
@@ -320,7 +336,7 @@ jq -n --arg k "$kernel" --arg r "$release" --arg m "$modules" --argjson boot "$b
 		 verdicts: (group_by(.[2]) | map({key: .[0][2], value: length}) | from_entries),
 		 not_detected: map(select(.[2] != "detected") | {name: .[0], verdict: .[2]})}),
 	  splat_proof: (if $splat == "" then null else $splat end),
-	  fuzz: $fuzz}' >"$tmp/lab.json"
+	  fuzz: $fuzz, bench: (if $bench == "" then null else $bench end)}' >"$tmp/lab.json"
 "$report" "$tmp" >"$tmp/report.out"
 rc=$?
 [ $rc -le 1 ] || { cat "$tmp/report.out" >&2; die "report generation failed"; }
@@ -331,7 +347,9 @@ if [ -n "$fuzz_args" ] && ! jq -e 'length > 0 and all(.[]; (.verdict == "pass" o
 	"$tmp/fuzz.json" >/dev/null 2>&1; then
 	rc=1
 fi
+[ "$bench_rc" = 0 ] || rc=1
 mv "$tmp" "$final" || die "cannot move results into place"
+[ -z "$bench_spec" ] || mv "$btmp" "$final-bench" || die "cannot move the benchmark results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap 'rm -rf "$work"' EXIT
 sed "s|$tmp|$final|g" "$final/report.out" >&2
@@ -339,6 +357,7 @@ sed "s|$tmp|$final|g" "$final/report.out" >&2
 [ -z "$splat" ] || echo "lab kernel splat proof: $splat" >&2
 [ -z "$fuzz_devglob" ] || echo "fuzz deviations: $(awk '$3 == "found"' "$final/fuzz-deviations.txt" | wc -l) of $(wc -l <"$final/fuzz-deviations.txt") found (fuzz-deviations.txt)" >&2
 [ -z "$fuzz_args" ] || echo "fuzz: $(jq -r 'map("\(.platform) \(.verdict)" + (if .summary then " \(.summary.executed) ops (\(.summary.guest_ops) with guest entries) in \(.summary.seconds)s, \(.summary.ops_per_s) ops/s" else "" end) + (if (.splats // 0) > 0 then ", \(.splats) splats" else "" end) + (if .skip then ": \(.skip)" else "" end)) | join("; ")' "$final/fuzz.json")" >&2
+[ -z "$bench_spec" ] || lab_bench_report "$final-bench" >&2
 [ -z "$peers" ] || echo "upstream peers: $(jq -r 'map("\(.name) \(.verdict) \(.seconds)s") | join(", ")' "$final/peers.json")" >&2
 say "$release ($arch, $mode): booted in ${booted}s, suite ${suite:-$(cat "$final/wall_seconds")}s; results: $final"
 exit $rc

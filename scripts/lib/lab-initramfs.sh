@@ -2,7 +2,7 @@
 # The lab's initramfs, for scripts/lab.sh: busybox, the conformance binaries, privmem-caps and
 # privmem-kmsg, their shared libraries, the KVM modules of a modular x86 kernel, and the init
 # that runs the suite. Sourced, not run. Needs from lab.sh: $top $cache $build $arch $work
-# $only $devglob $peers $fuzz_args $fuzz_devglob $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
+# $only $devglob $peers $fuzz_args $fuzz_devglob $bench_names $bench_args $bench_limit $bench_commit $modules $kconfig $release $per_binary $per_peer $kvm_expect $shim_list
 # and die(); lab_initramfs sets $root (the tree) and adds $per_peer to $timeout_s per peer.
 #   lab_busybox                  # prints the busybox for $arch (arm64: bookworm's busybox-static:arm64,
 #                                # downloaded through scripts/lib/debian-apt.sh, unpacked, cached)
@@ -118,6 +118,17 @@ lab_initramfs() {
 		cp "$build/privmem-fuzz" "$root/privmem/" || die "no $build/privmem-fuzz: run 'make'"
 		echo "$fuzz_args" >"$root/privmem/fuzz.args"
 	fi
+	# Benchmarks (--bench, scripts/lib/lab-bench.sh): the binaries, their names and arguments.
+	: >"$root/privmem/bench.list"
+	: >"$root/privmem/bench.args"
+	if [ -n "${bench_names:-}" ]; then
+		mkdir -p "$root/privmem/bench"
+		for name in $bench_names; do
+			cp "$build/bench/$name" "$root/privmem/bench/" || die "cannot copy $build/bench/$name"
+			echo "$name" >>"$root/privmem/bench.list"
+		done
+		echo "$bench_args" >"$root/privmem/bench.args"
+	fi
 	# --fuzz-deviations: "name platform" lines, the fuzzer's areas only ("lab" ones need sw-protected).
 	: >"$root/privmem/fuzz-devs.list"
 	if [ -n "$fuzz_devglob" ]; then
@@ -137,6 +148,7 @@ lab_initramfs() {
 	# loader at /lib, the rest in /lib/aarch64-linux-gnu, both on its default path).
 	# shellcheck disable=SC2046 # file names without blanks
 	libs=$(lab_libs "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/privmem-fuzz \
+		$(find "$root/privmem/bench" -type f 2>/dev/null) \
 		"$root"/privmem/conformance/*/*_test $(find "$root/privmem/peers" -type f 2>/dev/null)) || die "a shared library the binaries need is missing (above)"
 	for lib in $libs; do
 		[ -e "$lib" ] || continue
@@ -216,6 +228,24 @@ run() {
 }
 while read -r bin; do run ktap \$bin; done </privmem/suite.list
 echo "@@PRIVMEM-DONE \$(cat /proc/uptime)"
+# Benchmarks (--bench): each with the same arguments and its own --out directory; every file it
+# wrote, then its stdout and stderr, between markers (perf and gnuplot are absent here: the
+# benchmark notes them unavailable; the host draws the plots).
+while read -r b; do
+	mkdir -p /tmp/bench/\$b
+	t0=\$(cut -d' ' -f1 /proc/uptime)
+	(cd /tmp && PRIVMEM_COMMIT=${bench_commit:-} timeout -s INT -k 10 ${bench_limit:-1800} /privmem/bench/\$b \$(cat /privmem/bench.args) --out /tmp/bench/\$b) >/tmp/bout 2>/tmp/berr
+	rc=\$?
+	t1=\$(cut -d' ' -f1 /proc/uptime)
+	for f in /tmp/bench/\$b/*; do
+		case \$f in *.tmp) continue ;; esac
+		[ -f "\$f" ] || continue
+		echo "@@PRIVMEM-BEGIN bench/\${f##*/}"; cat "\$f"; echo "@@PRIVMEM-END 0 0 0"
+	done
+	rm -rf /tmp/bench/\$b
+	echo "@@PRIVMEM-BEGIN bench/\$b.out"; cat /tmp/bout; echo "@@PRIVMEM-END 0 0 0"
+	echo "@@PRIVMEM-BEGIN bench/\$b.log"; cat /tmp/berr; echo "@@PRIVMEM-END \$rc \$t0 \$t1"
+done </privmem/bench.list
 # The fuzzer (--fuzz): each platform with the same arguments; its log, summary, reproducer, splats.
 if [ -s /privmem/fuzz.args ]; then
 	for p in $([ "$arch" = arm64 ] && echo sw-default pkvm || echo sw-default sw-protected); do
