@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The four costs every workload in workloads/ reports, with the same keys, so
+ * that a reader can put cvm_boot, bounce_io and balloon side by side:
+ *
+ *   direct map   direct_map_level2_splits_per_gib, direct_map_level3_splits_per_gib
+ *                (/proc/vmstat, per GiB of the workload's memory)
+ *   shootdowns   tlb_ipis_per_mib (/proc/interrupts TLB row), tlb_flush_events_per_mib
+ *                (tlb:tlb_flush through perf), kvm_remote_tlb_flush_per_mib (KVM VM stat),
+ *                per MiB the workload converted, moved or churned
+ *   2M retention retention_2m_host_pct (the host mapping, pagemap + kpageflags) and
+ *                retention_2m_kvm_pct (KVM pages_2m against pages_4k) after the workload
+ *   bounce       bounce_bytes_per_mib (bytes copied through shared pages per MiB of
+ *                payload) and bounce_copy_ns_per_mib (what that copy added)
+ *
+ * A cost that cannot move in a workload, or on this kernel, is "unavailable" with
+ * its reason (pmb_counter_require), never 0. Header-only because the Makefile
+ * builds each benchmark from one source file.
+ *
+ * PMB-CANDIDATE: the whole file (wl_costs_*, wl_backed_2m, wl_kvm_2m_fraction)
+ * belongs in bench/lib once the shared pagemap/2M-retention helper lands there;
+ * wl_backed_2m is the same reading as bench/hugepage.c's backed_2m().
+ */
+#ifndef PRIVMEM_WL_COSTS_H
+#define PRIVMEM_WL_COSTS_H
+
+#include <fcntl.h>
+#include <linux/kernel-page-flags.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pmb.h"
+
+#define WL_PAGE		4096UL
+#define WL_HPAGE	(2UL << 20)
+#define WL_PER_HPAGE	(WL_HPAGE / WL_PAGE)
+
+/* ---- memory helpers ------------------------------------------------------------- */
+
+/* PMB-CANDIDATE: a mapping at a 2M-aligned address (as bench/hugepage.c's map_aligned). */
+static inline char *wl_map_aligned(size_t size, int flags, int fd)
+{
+	size_t span = size + WL_HPAGE;
+	char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a, *p;
+
+	if (r == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)r + WL_HPAGE - 1) & ~(WL_HPAGE - 1));
+	p = mmap(a, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(r, span);
+		return NULL;
+	}
+	if (a > r)
+		munmap(r, a - r);
+	if (r + span > a + size)
+		munmap(a + size, r + span - (a + size));
+	return p;
+}
+
+#define WL_PAGEMAP_PRESENT	(1ULL << 63)
+#define WL_PAGEMAP_PFN		((1ULL << 55) - 1)
+
+/*
+ * PMB-CANDIDATE (bench/hugepage.c backed_2m): share of the 2M regions of
+ * [p, p + size) backed by one order-9 folio: 512 present PFNs, contiguous from a
+ * 2M-aligned PFN that /proc/kpageflags marks compound head, the rest tails.
+ * -1 when pagemap or kpageflags cannot be read (not root, or no PFNs shown).
+ */
+static inline double wl_backed_2m(const void *p, size_t size)
+{
+	uint64_t pm[WL_PER_HPAGE], fl[WL_PER_HPAGE];
+	size_t n = size / WL_HPAGE, good = 0;
+	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int kffd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	double ret = -1;
+
+	if (pmfd < 0 || kffd < 0 || n == 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		off_t vpn = (off_t)((uintptr_t)p / WL_PAGE + i * WL_PER_HPAGE);
+		uint64_t pfn0;
+		size_t j;
+
+		if (pread(pmfd, pm, sizeof(pm), vpn * 8) != sizeof(pm))
+			goto out;
+		pfn0 = pm[0] & WL_PAGEMAP_PFN;
+		if (!(pm[0] & WL_PAGEMAP_PRESENT) || pfn0 % WL_PER_HPAGE)
+			continue;
+		for (j = 1; j < WL_PER_HPAGE; j++)
+			if (!(pm[j] & WL_PAGEMAP_PRESENT) || (pm[j] & WL_PAGEMAP_PFN) != pfn0 + j)
+				break;
+		if (j < WL_PER_HPAGE)
+			continue;
+		if (pread(kffd, fl, sizeof(fl), (off_t)pfn0 * 8) != sizeof(fl))
+			goto out;
+		if (!(fl[0] & (1ULL << KPF_COMPOUND_HEAD)))
+			continue;
+		for (j = 1; j < WL_PER_HPAGE; j++)
+			if (!(fl[j] & (1ULL << KPF_COMPOUND_TAIL)))
+				break;
+		good += j == WL_PER_HPAGE;
+	}
+	ret = (double)good / n;
+out:
+	if (pmfd >= 0)
+		close(pmfd);
+	if (kffd >= 0)
+		close(kffd);
+	return ret;
+}
+
+/*
+ * Share of the guest memory KVM maps with 2M leaves: pages_2m x 512 over all
+ * 4K-equivalents mapped (pages_4k + 512 pages_2m + 262144 pages_1g counts 1G as
+ * huge too). -1 without the stats, -2 when they count nothing mapped.
+ */
+static inline double wl_kvm_2m_fraction(struct pmb_kvm_stats *ks)
+{
+	uint64_t p4 = 0, p2 = 0, p1 = 0;
+
+	if (!ks || pmb_kvm_stat(ks, "pages_4k", &p4) || pmb_kvm_stat(ks, "pages_2m", &p2))
+		return -1;
+	pmb_kvm_stat(ks, "pages_1g", &p1);
+	if (p4 + p2 + p1 == 0)
+		return -2;
+	return (double)(p2 * 512 + p1 * 262144) / (double)(p4 + p2 * 512 + p1 * 262144);
+}
+
+/* ---- the interval the costs cover ------------------------------------------------ */
+
+struct wl_costs {
+	struct pmb *b;
+	struct pmb_kvm_stats *ks;	/* the VM's stats, or NULL */
+	struct pmb_snap s0, s1;
+	struct pmb_perf *perf;
+	json_t *traced;			/* perf's counts, NULL when perf cannot count */
+	uint64_t kf0, kf1;
+	bool has_kf;
+};
+
+/* What the workload knows about the interval, beyond what wl_costs reads itself. */
+struct wl_cost_in {
+	double mib;		/* memory the workload converted, moved or churned (MiB) */
+	double host_2m;		/* 0..1 after the workload; < 0: unreadable (host_2m_why) */
+	const char *host_2m_why;
+	double bounce_bytes;	/* bytes copied through shared pages; < 0: none here (bounce_why) */
+	double bounce_ns;	/* time those copies added; < 0 when bounce_bytes is */
+	const char *bounce_why;
+	const char *dm_why;	/* why the direct map cannot split here, when it does not */
+	const char *tlb_why;	/* why no shootdown is counted, when none is */
+};
+
+static const char *const wl_tlb_events[] = { "tlb:tlb_flush" };
+
+/* perf first (enabling system-wide tracepoints sends IPIs of its own), then the counters. */
+static inline void wl_costs_begin(struct wl_costs *c, struct pmb *b, struct pmb_kvm_stats *ks)
+{
+	memset(c, 0, sizeof(*c));
+	c->b = b;
+	c->ks = ks;
+	c->perf = pmb_perf_begin(b, wl_tlb_events, 1);
+	c->has_kf = ks && !pmb_kvm_stat(ks, "remote_tlb_flush", &c->kf0);
+	pmb_snap(&c->s0);
+}
+
+static inline void wl_costs_end(struct wl_costs *c)
+{
+	pmb_snap(&c->s1);
+	if (c->has_kf)
+		c->has_kf = !pmb_kvm_stat(c->ks, "remote_tlb_flush", &c->kf1);
+	c->traced = pmb_perf_end(c->perf);
+	c->perf = NULL;
+}
+
+/* counters[key] = v, or "unavailable" with why when v is NAN (absent) or 0 (cannot move here). */
+static inline void wl_put(struct pmb *b, json_t *o, const char *key, double v, const char *absent,
+			  const char *zero)
+{
+	json_object_set_new(o, key, json_real(isnan(v) ? 0 : v));
+	pmb_counter_require(b, o, key, isnan(v) ? absent : zero);
+}
+
+static inline double wl_snap_delta(const struct wl_costs *c, const char *key)
+{
+	long long a = pmb_snap_get(&c->s0, key), z = pmb_snap_get(&c->s1, key);
+
+	return a < 0 || z < 0 ? NAN : (double)(z - a);
+}
+
+/* The four costs as one JSON object (the same keys in every workload). */
+static inline json_t *wl_costs_json(struct wl_costs *c, const struct wl_cost_in *in)
+{
+	struct pmb *b = c->b;
+	json_t *o = json_object();
+	double gib = in->mib / 1024, v, kvm2m = wl_kvm_2m_fraction(c->ks);
+	json_t *tf = c->traced ? json_object_get(c->traced, "tlb:tlb_flush") : NULL;
+	const char *dm_why = in->dm_why ? in->dm_why :
+		"no direct-map split although the workload ran (its memory stays in the direct map)";
+	const char *tlb_why = in->tlb_why ? in->tlb_why :
+		"no TLB shootdown counted: no other CPU had this mm or the guest's mappings loaded";
+
+	json_object_set_new(o, "workload_mib", json_real(in->mib));
+	json_object_set_new(o, "interval_s", json_real((c->s1.t_ns - c->s0.t_ns) / 1e9));
+	/* direct map */
+	v = wl_snap_delta(c, "direct_map_level2_splits");
+	wl_put(b, o, "direct_map_level2_splits_per_gib", v / gib,
+	       "direct_map_level2_splits is not in /proc/vmstat on this kernel (x86 only)", dm_why);
+	v = wl_snap_delta(c, "direct_map_level3_splits");
+	wl_put(b, o, "direct_map_level3_splits_per_gib", v / gib,
+	       "direct_map_level3_splits is not in /proc/vmstat on this kernel (x86 only)", dm_why);
+	/* shootdowns */
+	v = wl_snap_delta(c, "irq_TLB");
+	wl_put(b, o, "tlb_ipis_per_mib", v / in->mib, "/proc/interrupts has no TLB row here", tlb_why);
+	v = json_is_integer(tf) ? (double)json_integer_value(tf) : NAN;
+	wl_put(b, o, "tlb_flush_events_per_mib", v / in->mib,
+	       "tlb:tlb_flush not countable here (perf or the tracepoint missing: see the notes)", tlb_why);
+	v = c->has_kf ? (double)(c->kf1 - c->kf0) : NAN;
+	wl_put(b, o, "kvm_remote_tlb_flush_per_mib", v / in->mib,
+	       c->ks ? "this KVM has no remote_tlb_flush VM stat" : "no VM in this workload",
+	       in->tlb_why ? in->tlb_why : "KVM's remote_tlb_flush stat did not move although the guest's "
+	       "memory changed under a running vCPU: this backend does not count (or need) that flush");
+	/* 2M retention: a state, so 0 % is a figure; only an unreadable one is unavailable. */
+	if (in->host_2m >= 0)
+		json_object_set_new(o, "retention_2m_host_pct", json_real(100 * in->host_2m));
+	else
+		wl_put(b, o, "retention_2m_host_pct", NAN, in->host_2m_why ? in->host_2m_why :
+		       "pagemap/kpageflags unreadable", NULL);
+	if (kvm2m >= 0)
+		json_object_set_new(o, "retention_2m_kvm_pct", json_real(100 * kvm2m));
+	else
+		wl_put(b, o, "retention_2m_kvm_pct", NAN, !c->ks ? "no VM in this workload" : kvm2m == -1 ?
+		       "this KVM has no pages_4k/pages_2m VM stats (its MMU does not count leaf mappings)" :
+		       "KVM's pages_4k/pages_2m read 0 although the guest ran: this backend does not count them",
+		       NULL);
+	/* bounce */
+	wl_put(b, o, "bounce_bytes_per_mib", in->bounce_bytes < 0 ? NAN : in->bounce_bytes / in->mib,
+	       in->bounce_why, "no byte went through shared pages");
+	wl_put(b, o, "bounce_copy_ns_per_mib", in->bounce_ns < 0 ? NAN : in->bounce_ns / in->mib,
+	       in->bounce_why, "the bounce copies added no measurable time");
+	if (c->traced)
+		json_object_set_new(o, "traced_raw", json_deep_copy(c->traced));
+	json_decref(c->traced);
+	c->traced = NULL;
+	return o;
+}
+
+/* The costs next to a metric (its "counters") and in results.costs[label]. */
+static inline void wl_costs_attach(struct pmb *b, json_t *metric, json_t *all, const char *label,
+				   json_t *costs)
+{
+	if (metric)
+		json_object_set(metric, "counters", costs);
+	json_object_set_new(all, label, costs);
+	(void)b;
+}
+
+/* ---- randomness ---------------------------------------------------------------- */
+
+/* xorshift64*: reproducible per seed, enough to spread ranges uniformly. */
+static inline uint64_t wl_rng(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+#endif
