@@ -248,7 +248,7 @@ $(BUILD)/privmem-fuzz: $(FUZZ_SRCS) $(wildcard conformance/fuzz/*.h) $(PLATFORM_
 		$(LIB_SRCS) $(JANSSON) -lpthread
 	@scripts/guest-check.sh $@ || { rm -f $@; exit 1; }
 
-# ---- benchmarks (bench/*.c on the VM library and the pmb measurement layer) -------------
+# ---- benchmarks (bench/<name>.c or bench/<name>/ on the VM library and the pmb layer) -------
 BENCH_OUT := $(BUILD)/bench
 # bench/benchmarks.list: NAME SOURCE per line, the one list of benchmarks.
 BENCH_LIST := $(shell awk '!/^#/ && NF { print $$1 ":" $$2 }' bench/benchmarks.list)
@@ -274,11 +274,14 @@ $(BENCH_OUT)/libpmb.a: $(BENCH_LIB_OBJS)
 	@ar rcs $@ $^
 
 # Each benchmark's guest code is checked (scripts/guest-check.sh); one that fails is removed.
-# Its source is the one bench/benchmarks.list names.
+# Its source is the one bench/benchmarks.list names: a .c file, or a folder whose .c files
+# (with its own headers) are linked into the one binary.
+bench_srcs = $(if $(filter %.c,$(1)),$(1),$(wildcard $(1)/*.c))
+bench_deps = $(if $(filter %.c,$(1)),$(1),$(wildcard $(1)/*.c $(1)/*.h))
 define bench_rule
-$(BENCH_OUT)/$(1): $(2) $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-check.sh
+$(BENCH_OUT)/$(1): $(call bench_deps,$(2)) $(BENCH_OUT)/libpmb.a $(BENCH_HDRS) scripts/guest-check.sh
 	@echo "  CC       $$@"
-	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $$@ $$< $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
+	@$(CC) $(BENCH_CFLAGS) $(LDFLAGS_COMMON) -o $$@ $(call bench_srcs,$(2)) $(BENCH_OUT)/libpmb.a -ljansson -lnuma -lpthread -lm
 	@scripts/guest-check.sh $$@ || { rm -f $$@; exit 1; }
 endef
 $(foreach e,$(BENCH_LIST),$(eval $(call bench_rule,$(firstword $(subst :, ,$(e))),$(lastword $(subst :, ,$(e))))))
