@@ -7,6 +7,7 @@
  *                    interval of the median ratio, Benjamini-Hochberg adjustment
  *   bench_noise.c    --bench-noise: run-to-run noise per metric from identical runs
  *   bench_compare.c  --bench-compare: verdict per metric, table, JSON, exit status
+ *   bench_sizing.c   --bench-sizing: the hugepage sizing page (sizing.md) of one or more runs
  */
 #ifndef PRIVMEM_REPORT_BENCH_H
 #define PRIVMEM_REPORT_BENCH_H
@@ -77,5 +78,8 @@ struct bcompare_opts {
 	const char *noise;	/* --noise: a --bench-noise calibration */
 };
 int bench_compare(const char *a, const char *b, const struct bcompare_opts *o);
+
+/* bench_sizing.c: RUN[0]/sizing.md (+ csv, plots), the runs side by side; bad input exits 2. */
+int bench_sizing(char **dirs, int n);
 
 #endif

@@ -14,6 +14,7 @@ static const char usage[] =
 	"       " PROG " --bench-compare [--min-effect PCT] [--fdr Q] [--level L] [--all]\n"
 	"                      [--noise NOISE.json] [--json FILE] RUN_A RUN_B\n"
 	"       " PROG " --bench-noise NOISE.json RUN RUN RUN...\n"
+	"       " PROG " --bench-sizing RUN [RUN...]\n"
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
@@ -37,6 +38,13 @@ static const char usage[] =
 	"--bench-noise measured from three or more runs of this machine with nothing\n"
 	"changed: the samples of one run share one moment of the machine and cannot show\n"
 	"how it drifts between runs.\n\n"
+	"--bench-sizing writes RUN/sizing.md (and sizing.csv, sizing.png, sizing.svg with\n"
+	"bench/plots/sizing.gp; PRIVMEM_PLOTS names that directory) for the first RUN, the\n"
+	"other RUNs side by side: per backing the churn at which the hugepage benchmark's\n"
+	"2M retention fell below 90% and 50%, its spread over repetitions, the cost per\n"
+	"churned page against the same-run 4K fault, KVM's pages_2m/pages_4k, and what\n"
+	"it means for policy. Exit status: 0 written, 2 bad input (a run without hugepage\n"
+	"results), in which case nothing is written.\n\n"
 	"SOURCE_DATE_EPOCH, if set, overrides the \"generated\" timestamp.\n";
 
 /* A number option of --bench-compare, within [lo, hi]. */
@@ -91,6 +99,11 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && !strcmp(argv[1], "--bench-compare"))
 		return bench_compare_main(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--bench-sizing")) {
+		if (argc < 3)
+			die(2, "--bench-sizing needs at least one benchmark run (see --help)");
+		return bench_sizing(argv + 2, argc - 2);
+	}
 	if (argc > 1 && !strcmp(argv[1], "--bench-noise")) {
 		if (argc < 6)
 			die(2, "--bench-noise needs OUT.json and at least three runs (see --help)");

@@ -2,7 +2,8 @@
 # Run the benchmarks and write results/<stamp>-<host>-<kernel>-bench/:
 #   caps.json, bench.json (index: each benchmark's status, files, headline figures),
 #   summary.md, and per benchmark <name>.json, <name>.csv, <name>-*.csv (plot data),
-#   <name>.png, <name>.svg, <name>.log (its stderr: progress, warnings).
+#   <name>.png, <name>.svg, <name>.log (its stderr: progress, warnings); when hugepage ran ok,
+#   sizing.md (+ sizing.png/svg, sizing.csv): the 2M sizing page (privmem-report --bench-sizing).
 # The directory appears only when complete (built under results/.incomplete/).
 #
 #   scripts/bench.sh [--quick|--smoke|--full] [--only NAME[,NAME]] [--background PROFILE]
@@ -10,11 +11,14 @@
 # Environment: QUICK=1 (as --quick), BACKGROUND=<profile> (a stress-ng profile in
 #   workloads/stress-ng/<profile>.args run underneath each benchmark), RESULTS=<dir>.
 # Exit 0 when every benchmark produced valid results or could not run here (SKIP,
-# with its reason), 1 when one failed or refused its data, 2 on bad input.
+# with its reason), 1 when one failed or refused its data (or the sizing page failed), 2 on
+# bad input.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib/background.sh
 . "$top/scripts/lib/background.sh"
+# shellcheck source=lib/bench-run.sh
+. "$top/scripts/lib/bench-run.sh"
 build=${PRIVMEM_BUILD:-$top/build}
 results=${RESULTS:-$top/results}
 mode=full
@@ -22,10 +26,8 @@ mode=full
 background=${BACKGROUND:-}
 only=""
 quiet=0
-# bench/benchmarks.list, in its order: cheapest first, direct-map (irreversible splits) last.
-# shellcheck source=lib/bench-list.sh
-. "$top/scripts/lib/bench-list.sh"
-all=$(bench_names "$top")
+# Order: cheapest first, direct-map (irreversible splits) after the others have measured.
+all="fault_in shootdown hugepage bounce directmap"
 
 die() { echo "privmem bench: $*" >&2; exit 2; }
 
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--only) [ $# -ge 2 ] || die "--only needs benchmark names"; only=$2; shift ;;
 	--background) [ $# -ge 2 ] || die "--background needs a profile"; background=$2; shift ;;
 	--results) [ $# -ge 2 ] || die "--results needs a directory"; results=$2; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -u$/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
@@ -123,69 +125,23 @@ for n in $names; do
 		jq -r '"  \(.metrics | length) figures (\([.metrics[] | select(.stable | not)] | length) above their CV threshold), \(.warnings | length) warnings; headline:",
 			(.metrics[] | select(.core) | "    \(.metric) \(.params | to_entries | map("\(.key)=\(.value)") | join(" ") | .[0:60]): \(.stats.median * 1000 | round / 1000) \(.unit), CV \(.stats.cv * 1000 | round / 10)%")' "$tmp/$n.json" >&2
 	fi
-	reason=""
-	case $rc in
-	0) status=ok ;;
-	4) status=skip; reason=$(tail -n 1 "$tmp/$n.log") ;;
-	124) status=fail; reason="exceeded the ${limit}s limit" ;;
-	1) status=fail; reason=$(jq -r '.errors | join("; ")' "$tmp/$n.json" 2>/dev/null) ;;
-	*) status=fail; reason=$(tail -n 1 "$tmp/$n.log") ;;
-	esac
-	plots='[]'
-	if [ "$status" = ok ] && [ -r "$top/bench/plots/$n.gp" ]; then
-		for fmt in png svg; do
-			if gnuplot -e "dir='$tmp'; fmt='$fmt'; plots='$top/bench/plots'" "$top/bench/plots/$n.gp" \
-				>>"$tmp/$n.plot.log" 2>&1 && [ -s "$tmp/$n.$fmt" ]; then
-				plots=$(jq -c --arg f "$n.$fmt" '. + [$f]' <<<"$plots")
-			else
-				status=fail; reason="gnuplot failed for $fmt (see $n.plot.log)"
-			fi
-		done
-	fi
-	index=$(jq -c --arg n "$n" --arg s "$status" --arg r "$reason" --argjson rc "$rc" \
-		--argjson t "$(echo "$t1 - $t0" | bc)" --argjson p "$plots" \
-		'. + [{name: $n, status: $s, exit: $rc, reason: (if $r == "" then null else $r end),
-		       elapsed_s: $t, json: (if $s == "ok" then "\($n).json" else null end), plots: $p}]' <<<"$index")
+	bench_status "$rc" "$tmp" "$n" "$limit"
+	bench_plot "$tmp" "$n"
+	index=$(bench_index_add "$index" "$n" "$rc" "$(echo "$t1 - $t0" | bc)")
 done
 t_end=$(date +%s.%N)
 
-# Index and summary: the headline (first) metric of each benchmark with its reference.
-jq -n --arg mode "$mode" --arg stamp "$stamp" --arg commit "$commit" --arg bg "$background" \
-	--argjson t "$(echo "$t_end - $t_all" | bc)" --argjson b "$index" \
-	'{schema: "privmem-bench-run/1", stamp: $stamp, mode: $mode, commit: $commit,
-	  background: (if $bg == "" then null else $bg end), elapsed_s: $t, benchmarks: $b}' \
-	>"$tmp/bench.json" || die "cannot write bench.json"
-{
-	echo "# privmem benchmarks: $stamp ($mode)"
-	echo
-	echo "commit $commit; background: ${background:-none}; $(jq -r '"\(.kernel.release) \(.host.cpus) CPUs, KVM \(.kvm.module // "unavailable")"' "$tmp/caps.json")"
-	echo
-	echo "| benchmark | status | time (s) | reason |"
-	echo "|---|---|---|---|"
-	jq -r '.benchmarks[] | "| \(.name) | \(.status) | \(.elapsed_s | floor) | \(.reason // "") |"' "$tmp/bench.json"
-	row='"| \($n) | \(.metric) | \(.params | to_entries | map("\(.key)=\(.value)") | join(" ")) | \(.stats.median * 1000 | round / 1000) \(.unit) | \(.stats.cv * 1000 | round / 10)%\(if .stable then "" else " (unstable)" end) | \(.stats.n) | \(.reference.name // "-") | \(if .reference.ratio then (.reference.ratio * 1000 | round / 1000 | tostring) else "-" end) |"'
-	echo
-	echo "## Headline figures"
-	echo
-	echo "| benchmark | metric | parameters | median | CV | n | reference | ratio |"
-	echo "|---|---|---|---|---|---|---|---|"
-	for n in $names; do
-		[ -r "$tmp/$n.json" ] && jq -r --arg n "$n" ".metrics[] | select(.core) | $row" "$tmp/$n.json"
-	done
-	echo
-	echo "## All figures"
-	echo
-	echo "| benchmark | metric | parameters | median | CV | n | reference | ratio |"
-	echo "|---|---|---|---|---|---|---|---|"
-	for n in $names; do
-		[ -r "$tmp/$n.json" ] || continue
-		jq -r --arg n "$n" ".metrics[] | $row" "$tmp/$n.json"
-	done
-} >"$tmp/summary.md"
+# Index, summary and the sizing page (scripts/lib/bench-run.sh).
+bench_write_index "$tmp" "$mode" "$stamp" "$commit" "$background" "$(echo "$t_end - $t_all" | bc)" "$index" ||
+	die "cannot write bench.json"
+bench_summary "$tmp" "$mode" "$stamp" "$commit" "$background" "$names"
+sizing_ok=1
+bench_sizing "$tmp" "${PRIVMEM_REPORT:-$build/privmem-report}" || sizing_ok=0
 
 mv "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap - EXIT
 echo "benchmark results: $final ($(echo "$t_end - $t_all" | bc | cut -d. -f1) s)"
 jq -r '.benchmarks[] | "  \(.status | ascii_upcase)\t\(.name)\t\(.elapsed_s | floor) s\t\(.reason // "")"' "$final/bench.json"
-jq -e '[.benchmarks[] | select(.status == "fail")] | length == 0' "$final/bench.json" >/dev/null
+[ ! -r "$final/sizing.md" ] || echo "2M sizing page: $final/sizing.md"
+jq -e '[.benchmarks[] | select(.status == "fail")] | length == 0' "$final/bench.json" >/dev/null && [ "$sizing_ok" = 1 ]
