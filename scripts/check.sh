@@ -18,7 +18,8 @@
 #  4. the benchmarks: a --smoke run of each, its output checked for schema and sanity
 #     (bench/checks/common.jq + bench/checks/<name>.jq, plots, tables; never timing); the
 #     machine's knobs are as before; SIGINT once a knob changed restores them and leaves no
-#     result; bad arguments get one line and exit 2. Checks of several clones on one
+#     result; bad arguments get one line and exit 2; the hugepage sizing page (sizing.md,
+#     privmem-report --bench-sizing, its bad input). Checks of several clones on one
 #     machine take turns (flock on ${TMPDIR:-/tmp}/privmem-machine.lock).
 #  5. the model-based fuzzer (scripts/fuzz.sh): a fixed budget on sw-default (guest entries,
 #     none, races) without a divergence or splat; the shim deviation punch-ignored-when-bound
@@ -37,6 +38,8 @@ shim=$build/deviant.so
 . "$top/scripts/lib/bench-list.sh"
 # shellcheck source=lib/bench-compare-check.sh
 . "$top/scripts/lib/bench-compare-check.sh"
+# shellcheck source=lib/bench-sizing-check.sh
+. "$top/scripts/lib/bench-sizing-check.sh"
 work=$build/check
 passed=0 failed=0 skipped=0
 
@@ -312,6 +315,8 @@ else
 	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
 	bench_compare_checks "$brun" "$work" "$build/privmem-report"
 	passed=$((passed + cmp_passed)) failed=$((failed + cmp_failed))
+	bench_sizing_checks "$brun" "$work" "$build/privmem-report"
+	passed=$((passed + sz_passed)) failed=$((failed + sz_failed)) skipped=$((skipped + sz_skipped))
 	if [ "$(machine_state)" = "$state0" ]; then
 		echo "  ok    machine left as found (THP modes, nr_hugepages, tracefs, no stray stress-ng/fio/perf)"
 		passed=$((passed + 1))
