@@ -7,7 +7,8 @@
  *                    interval of the median ratio, Benjamini-Hochberg adjustment
  *   bench_noise.c    --bench-noise: run-to-run noise per metric from identical runs
  *   bench_compare.c  --bench-compare: verdict per metric, table, JSON, exit status
- *   bench_sizing.c   --bench-sizing: the hugepage sizing page (sizing.md) of one or more runs
+ *   bench_sizing.c   --bench-sizing: the hugepage sizing page of one or more runs: read,
+ *                    sizing.csv, the plot, files; bench_sizing_md.c: the page (sizing.md)
  */
 #ifndef PRIVMEM_REPORT_BENCH_H
 #define PRIVMEM_REPORT_BENCH_H
@@ -81,5 +82,42 @@ int bench_compare(const char *a, const char *b, const struct bcompare_opts *o);
 
 /* bench_sizing.c: RUN[0]/sizing.md (+ csv, plots), the runs side by side; bad input exits 2. */
 int bench_sizing(char **dirs, int n);
+
+/* The sizing page's runs, read by bench_sizing.c, written by bench_sizing_md.c. */
+#define SZ_NB 4		/* backings: anon_thp, shmem_thp, hugetlb, guest_memfd */
+extern const char *const sz_title[SZ_NB];
+/* A threshold crossing: at a churn fraction, below it from the start, or never. */
+enum sz_kind { SZ_AT, SZ_START, SZ_NEVER, SZ_UNKNOWN };
+
+struct sz_cross {
+	enum sz_kind kind;
+	double at;			/* SZ_AT: churn fraction on the median curve */
+	const struct bmetric *m;	/* per repetition, when every repetition crossed */
+	double model_ratio;		/* measured / model crossing (NAN: none) */
+};
+
+struct sz_back {
+	bool measured;
+	const char *why;		/* not measured: the benchmark's own reason */
+	const char *note;		/* the benchmark's first note on it, if any */
+	struct sz_cross x[2];		/* 90%, 50% */
+	double start_pct, end_pct;	/* retention at churn 0 and after the last step */
+	const struct bmetric *cost;	/* churn_refault */
+	double cost_ratio;		/* against the same-run 4K fault (NAN: none) */
+	json_t *curve, *guest;
+};
+
+struct sz_run {
+	struct brun b;
+	json_t *hp;			/* hugepage.json */
+	bool lab;			/* bench.json has "lab": QEMU TCG, timings not meaningful */
+	char *label;
+	long mib, reps;
+	const struct bref *fault;	/* fault_anon_4k */
+	struct sz_back bk[SZ_NB];
+};
+/* The first note (or error: LIST) of the benchmark that starts with PREFIX, without it. */
+const char *sz_note(json_t *hp, const char *list, const char *prefix);
+void sz_write_page(FILE *f, struct sz_run *r, int n, const char *plot_why, const char *generated);
 
 #endif
