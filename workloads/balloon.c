@@ -32,6 +32,7 @@
  * KVM's (pages_2m against pages_4k), in the balloon-retention table.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -17,15 +17,13 @@
  * its reason (pmb_counter_require), never 0. Header-only because the Makefile
  * builds each benchmark from one source file.
  *
- * PMB-CANDIDATE: the whole file (wl_costs_*, wl_backed_2m, wl_kvm_2m_fraction)
- * belongs in bench/lib once the shared pagemap/2M-retention helper lands there;
- * wl_backed_2m is the same reading as bench/hugepage.c's backed_2m().
+ * PMB-CANDIDATE: the whole file (wl_costs_*, wl_kvm_2m_fraction, wl_map_aligned,
+ * wl_rng) belongs in bench/lib; 2M retention of a mapping is already bench/lib's
+ * pmb_backed_2m (pagemap.c).
  */
 #ifndef PRIVMEM_WL_COSTS_H
 #define PRIVMEM_WL_COSTS_H
 
-#include <fcntl.h>
-#include <linux/kernel-page-flags.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +31,7 @@
 #include <unistd.h>
 
 #include "pmb.h"
+#include "pmb_util.h"
 
 #define WL_PAGE		4096UL
 #define WL_HPAGE	(2UL << 20)
@@ -62,56 +61,10 @@ static inline char *wl_map_aligned(size_t size, int flags, int fd)
 	return p;
 }
 
-#define WL_PAGEMAP_PRESENT	(1ULL << 63)
-#define WL_PAGEMAP_PFN		((1ULL << 55) - 1)
-
-/*
- * PMB-CANDIDATE (bench/hugepage.c backed_2m): share of the 2M regions of
- * [p, p + size) backed by one order-9 folio: 512 present PFNs, contiguous from a
- * 2M-aligned PFN that /proc/kpageflags marks compound head, the rest tails.
- * -1 when pagemap or kpageflags cannot be read (not root, or no PFNs shown).
- */
+/* Share of [p, p + size) backed by 2M folios (bench/lib/pagemap.c); -1 when unreadable. */
 static inline double wl_backed_2m(const void *p, size_t size)
 {
-	uint64_t pm[WL_PER_HPAGE], fl[WL_PER_HPAGE];
-	size_t n = size / WL_HPAGE, good = 0;
-	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	int kffd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	double ret = -1;
-
-	if (pmfd < 0 || kffd < 0 || n == 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		off_t vpn = (off_t)((uintptr_t)p / WL_PAGE + i * WL_PER_HPAGE);
-		uint64_t pfn0;
-		size_t j;
-
-		if (pread(pmfd, pm, sizeof(pm), vpn * 8) != sizeof(pm))
-			goto out;
-		pfn0 = pm[0] & WL_PAGEMAP_PFN;
-		if (!(pm[0] & WL_PAGEMAP_PRESENT) || pfn0 % WL_PER_HPAGE)
-			continue;
-		for (j = 1; j < WL_PER_HPAGE; j++)
-			if (!(pm[j] & WL_PAGEMAP_PRESENT) || (pm[j] & WL_PAGEMAP_PFN) != pfn0 + j)
-				break;
-		if (j < WL_PER_HPAGE)
-			continue;
-		if (pread(kffd, fl, sizeof(fl), (off_t)pfn0 * 8) != sizeof(fl))
-			goto out;
-		if (!(fl[0] & (1ULL << KPF_COMPOUND_HEAD)))
-			continue;
-		for (j = 1; j < WL_PER_HPAGE; j++)
-			if (!(fl[j] & (1ULL << KPF_COMPOUND_TAIL)))
-				break;
-		good += j == WL_PER_HPAGE;
-	}
-	ret = (double)good / n;
-out:
-	if (pmfd >= 0)
-		close(pmfd);
-	if (kffd >= 0)
-		close(kffd);
-	return ret;
+	return pmb_backed_2m(p, size);
 }
 
 /*
