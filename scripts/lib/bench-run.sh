@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154,SC2034 # $top from the sourcing script; status/reason/plots are results
 # What scripts/bench.sh and scripts/lab.sh --bench share: judging one benchmark's exit, its
 # plots, the run's index (bench.json), summary.md and the hugepage sizing page (sizing.md).
 # Sourced, not run; needs $top and jq (gnuplot for the plots).

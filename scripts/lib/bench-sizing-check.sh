@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # sz_* are results for check.sh
 # bench_sizing_checks BENCH_RUN WORK REPORT: prove the hugepage sizing page on a real (smoke)
 # benchmark run: bench.sh wrote sizing.md (+ plots) and listed it in bench.json; privmem-report
 # --bench-sizing writes one for two runs side by side; bad input (a run whose hugepage did not
@@ -47,7 +47,7 @@ bench_sizing_checks() {
 	for b in "$work/sz-b" "$work"; do
 		out=$("$rep" --bench-sizing "$b" 2>&1); rc=$?
 		[ $rc = 2 ] && [ "$(wc -l <<<"$out")" = 1 ] && [ ! -e "$b/sizing.md" ] ||
-			problems="$problems; $b: exit $rc, $(wc -l <<<"$out") lines${b:+, $(ls "$b" | grep -c '^sizing') sizing files}"
+			problems="$problems; $b: exit $rc, $(wc -l <<<"$out") lines, $(find "$b" -maxdepth 1 -name 'sizing*' | wc -l) sizing files"
 	done
 	if [ -z "$problems" ]; then
 		echo "  ok    privmem-report --bench-sizing: a run without hugepage results, a non-run: one line, exit 2, nothing written"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154 # the variables below are set by scripts/lab.sh
+# shellcheck shell=bash disable=SC2154,SC2034 # the variables below are set by scripts/lab.sh; status, reason, plots feed bench_index_add
 # Benchmarks in the lab (scripts/lab.sh --bench 'NAMES [ARGS]'): which ones, and on the host
 # the run directory scripts/bench.sh would have written, from what the guest printed between
 # @@PRIVMEM markers (bench/<file>, bench/<name>.{out,log,meta}). Sourced, not run. Needs from
@@ -45,7 +45,8 @@ lab_bench_parse() {
 # other side of the sizing page.
 lab_bench_host_run() {
 	local d
-	for d in $(ls -1d "$results"/*-bench 2>/dev/null | grep -v -- '-lab-' | sort -r); do
+	for d in $(printf '%s\n' "$results"/*-bench | sort -r); do
+		case $d in *-lab-*) continue ;; esac
 		jq -e '.benchmarks[] | select(.name == "hugepage" and .status == "ok")' "$d/bench.json" >/dev/null 2>&1 &&
 			{ echo "$d"; return 0; }
 	done
