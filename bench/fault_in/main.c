@@ -131,6 +131,13 @@ static void record_cfg(struct pmb *b, struct cfgrun *r, int warmup, struct pmb_t
 	free(net);
 }
 
+/* The warm-up count and what a paired metric means, next to its statistics. */
+static void annotate(json_t *m, int warmup, const char *what)
+{
+	json_object_set_new(m, "warmup", json_integer(warmup));
+	json_object_set_new(m, "what", json_string(what));
+}
+
 /*
  * Record the paired samples of configuration r (FI_PAIRED): the guest first
  * touch over the host first touch (core for guest_memfd) and over the guest's
@@ -158,8 +165,7 @@ static void record_paired(struct pmb *b, struct cfgrun *r, int warmup, struct pm
 				 "vcpus", vc, "bytes", size, "chunk_pages", ch, NULL)
 	m = pmb_record(b, &hs, PAIRED_PARAMS, r->over_host + warmup, n, &oh);
 	if (m) {
-		json_object_set_new(m, "warmup", json_integer(warmup));
-		json_object_set_new(m, "what", json_string(
+		annotate(m, warmup,
 			"what a guest first touch costs relative to a host first touch on the same CPU at the same moment: "
 			"each vCPU first-touches its part in chunks of chunk_pages 4K pages (one 8-byte write per page, "
 			"a sync exit after each chunk); at each sync its thread, on the same CPU, first-touches as many "
@@ -167,21 +173,20 @@ static void record_paired(struct pmb *b, struct cfgrun *r, int warmup, struct pm
 			"(ns per page / ns per page, the guest's including its sync exit), per sample the median over "
 			"every chunk of every vCPU. The pairing within about a millisecond is meant to cancel this "
 			"machine's drift of its absolute speed, which the rate metric carries; here the guest's speed "
-			"drifts partly on its own (see guest_fault_over_guest_write)"));
+			"drifts partly on its own (see guest_fault_over_guest_write)");
 		json_object_set_new(m, "paired_with", json_pack("{s:s, s:s, s:o}", "what",
 			"host anonymous 4K first touch by the vCPU's thread between the guest's chunks",
 			"unit", "ns per page", "stats", pmb_stats_json(&hn)));
 	}
 	m = pmb_record(b, &ws, PAIRED_PARAMS, r->over_write + warmup, n, &ow);
 	if (m) {
-		json_object_set_new(m, "warmup", json_integer(warmup));
-		json_object_set_new(m, "what", json_string(
+		annotate(m, warmup,
 			"what a guest first touch costs relative to the guest's own write to an already-mapped page on the "
 			"same vCPU at the same moment: the same paired samples, per chunk the guest's first touch / its "
 			"second write to the same chunk right after the host's chunk (the guest loop and the sync exit "
 			"without the fault), per sample the median over chunks; 1 would mean the first touch costs nothing "
 			"beyond the guest loop. It cancels the drift of the guest's own speed, which the host touch does "
-			"not share"));
+			"not share");
 	}
 #undef PAIRED_PARAMS
 	pmb_row(tab, "%s,%d,%.4f,%.4f,%.6g", pmb_backing_name(c->k), c->vcpus, oh.median, ow.median, hn.median);

@@ -1,5 +1,5 @@
 # bounce: swiotlb-style bounce buffers vs direct I/O, and fio through a shared buffer.
-# Tables (bench/bounce.c): bounce-{write,read}.csv (bounced GB/s per threads x areas),
+# Tables (bench/bounce/): bounce-{write,read}.csv (bounced GB/s per threads x areas),
 # bounce-direct-{write,read}.csv (direct GB/s per thread count), bounce-floor-{write,read}.csv
 # (fraction of the two-copy memcpy floor), bounce-fio.csv (fio GB/s per buffer kind).
 name = 'bounce'
