@@ -32,8 +32,6 @@
  * KVM's (pages_2m against pages_4k), in the balloon-retention table.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/falloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +39,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "pmb_backing.h"
 #include "pmb_vm.h"
 #include "wl_costs.h"
 
@@ -53,8 +52,10 @@
 /* Control page words; the range list follows. */
 enum { CTL_STOP, CTL_N, CTL_PAGES, CTL_LIST };
 
+/* From bench/lib's backings table; named as bench/hugepage names them (retention_name). */
 enum backing { B_GMEM, B_ANON, NR_BACKINGS };
-static const char *const backing_name[NR_BACKINGS] = { "guest_memfd", "anon_thp" };
+static const enum pmb_backing backing_of[NR_BACKINGS] = { PMB_GMEM, PMB_THP };
+#define backing_name(k)	(pmb_backing(backing_of[k])->retention_name)
 
 PM_GUEST_CODE_BEGIN
 
@@ -110,8 +111,7 @@ struct rig {
 	pthread_t busy_thread;
 	bool busy_started;
 	struct pmb_kvm_stats *ks;
-	int fd;
-	char *hva;
+	struct pmb_mem mem;	/* the region */
 	uint64_t *ctl;
 	uint64_t *pick;		/* nunits indexes, partially shuffled per round */
 	uint64_t seed;
@@ -146,15 +146,12 @@ static void rig_stop(struct rig *r)
 		pmb_kvm_stats_close(r->ks);
 	if (r->vm)
 		pm_vm_free(r->vm);
-	if (r->hva)
-		munmap(r->hva, r->size);
-	if (r->fd >= 0)
-		close(r->fd);
+	if (r->mem.p)
+		pmb_mem_close(&r->mem);
 	free(r->pick);
 	r->ks = NULL;
 	r->vm = NULL;
-	r->hva = NULL;
-	r->fd = -1;
+	r->mem.p = NULL;
 	r->pick = NULL;
 }
 
@@ -164,28 +161,16 @@ static int rig_start(struct rig *r, const struct pm_platform *p)
 	size_t ctl_size = ((CTL_LIST + r->n) * 8 + WL_PAGE + WL_HPAGE - 1) & ~(WL_HPAGE - 1);
 	struct pm_exit e;
 
-	r->fd = -1;
 	r->vm = pm_platform_vm(p);
 	if (!r->vm) {
 		snprintf(r->why, sizeof(r->why), "creating a %s VM: %s", p->name, strerror(errno));
 		return -1;
 	}
 	r->vm->timeout_ms = 60000;
-	if (r->kind == B_GMEM) {
-		r->fd = pm_platform_private_mem(p, r->vm, r->size,
-						GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-		r->hva = r->fd < 0 ? NULL : wl_map_aligned(r->size, MAP_SHARED, r->fd);
-	} else {
-		r->hva = wl_map_aligned(r->size, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-		if (r->hva && madvise(r->hva, r->size, MADV_HUGEPAGE))
-			pmb_warn(r->b, "madvise(MADV_HUGEPAGE) on the anonymous region: %s", strerror(errno));
-	}
-	if (!r->hva) {
-		snprintf(r->why, sizeof(r->why), "%s region of %zu MiB: %s", backing_name[r->kind],
-			 r->size >> 20, strerror(errno));
+	if (pmb_mem_open(&r->mem, backing_of[r->kind], r->vm, r->size, r->why, sizeof(r->why)))
 		return -1;
-	}
-	if (pm_vm_add_memory(r->vm, REGION_SLOT, REGION_GPA, r->size, r->hva, r->fd, 0, PM_PAGE_2M) ||
+	if (pm_vm_add_memory(r->vm, REGION_SLOT, REGION_GPA, r->size, r->mem.p,
+			     r->mem.fd, 0, PM_PAGE_2M) ||
 	    pm_vm_add_memory(r->vm, CTL_SLOT, CTL_GPA, ctl_size, NULL, -1, 0, PM_PAGE_4K)) {
 		snprintf(r->why, sizeof(r->why), "adding the memslots: %s", strerror(errno));
 		return -1;
@@ -233,13 +218,10 @@ static void pick_ranges(struct rig *r)
 	r->ctl[CTL_PAGES] = r->unit_pages;
 }
 
+/* MADV_DONTNEED of anonymous memory, PUNCH_HOLE of the guest_memfd (pmb_mem_punch). */
 static int discard(struct rig *r, size_t first_page)
 {
-	size_t off = first_page * WL_PAGE, len = r->unit_pages * WL_PAGE;
-
-	if (r->kind == B_ANON)
-		return madvise(r->hva + off, len, MADV_DONTNEED);
-	return fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+	return pmb_mem_punch(&r->mem, first_page * WL_PAGE, r->unit_pages * WL_PAGE);
 }
 
 /* One round: discard the listed ranges, let the guest re-fault them. ns of each part. */
@@ -290,9 +272,9 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 
 	if (!dis || !ref || !churn || rig_start(r, p))
 		goto out;
-	pmb_progress(b, "%s, %s units: %zu x %zu pages per round, %d + %d rounds", backing_name[r->kind],
+	pmb_progress(b, "%s, %s units: %zu x %zu pages per round, %d + %d rounds", backing_name(r->kind),
 		     unit, r->n, r->unit_pages, warmup, reps);
-	ser->host[0] = 100 * wl_backed_2m(r->hva, r->size);
+	ser->host[0] = 100 * wl_backed_2m(r->mem.p, r->size);
 	ser->kvm[0] = 100 * wl_kvm_2m_fraction(r->ks);
 	for (int i = 0; i < warmup; i++) {
 		double d, f;
@@ -307,7 +289,7 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 			json_decref(wc.traced);
 			goto out;
 		}
-		ser->host[i + 1] = 100 * wl_backed_2m(r->hva, r->size);
+		ser->host[i + 1] = 100 * wl_backed_2m(r->mem.p, r->size);
 		ser->kvm[i + 1] = 100 * wl_kvm_2m_fraction(r->ks);
 		churn[i] = (dis[i] + ref[i]) / 1e3 / mib;
 		dis[i] = dis[i] / 1e3 / mib;
@@ -316,13 +298,13 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 	wl_costs_end(&wc);
 	sp.metric = "churn";
 	sp.core = core;
-	m = pmb_record(b, &sp, pmb_params("backing", backing_name[r->kind], "unit", unit, NULL), churn, reps, NULL);
+	m = pmb_record(b, &sp, pmb_params("backing", backing_name(r->kind), "unit", unit, NULL), churn, reps, NULL);
 	sp.core = false;
 	sp.metric = "discard";
-	pmb_record(b, &sp, pmb_params("backing", backing_name[r->kind], "unit", unit, NULL), dis, reps,
+	pmb_record(b, &sp, pmb_params("backing", backing_name(r->kind), "unit", unit, NULL), dis, reps,
 		   &ser->discard);
 	sp.metric = "refault";
-	pmb_record(b, &sp, pmb_params("backing", backing_name[r->kind], "unit", unit, NULL), ref, reps,
+	pmb_record(b, &sp, pmb_params("backing", backing_name(r->kind), "unit", unit, NULL), ref, reps,
 		   &ser->refault);
 	costs = wl_costs_json(&wc, &(struct wl_cost_in){
 		.mib = mib * reps,
@@ -336,12 +318,12 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 			   "thread while it waited in its exit and no other vCPU ran (busy_vcpus=0 or one CPU)",
 	});
 	json_object_set_new(costs, "mib_churned_per_round", json_real(mib));
-	snprintf(label, sizeof(label), "%s/%s", backing_name[r->kind], unit);
+	snprintf(label, sizeof(label), "%s/%s", backing_name(r->kind), unit);
 	wl_costs_attach(b, m, all_costs, label, costs);
 	rc = 0;
 out:
 	if (rc)
-		pmb_error(b, "%s, %s units: %s", backing_name[r->kind], unit, r->why);
+		pmb_error(b, "%s, %s units: %s", backing_name(r->kind), unit, r->why);
 	rig_stop(r);
 	free(dis);
 	free(ref);
@@ -378,7 +360,7 @@ static void write_tables(struct pmb *b, struct series ser[NR_BACKINGS][2], bool 
 	for (int k = 0; k < NR_BACKINGS; k++)
 		for (int u = 0; u < 2; u++)
 			if (ran[k][u])
-				pmb_row(t, "%s/%s,%.1f,%.1f", backing_name[k], u ? "2m" : "4k",
+				pmb_row(t, "%s/%s,%.1f,%.1f", backing_name(k), u ? "2m" : "4k",
 					ser[k][u].discard.median, ser[k][u].refault.median);
 }
 
@@ -412,7 +394,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "balloon: nothing can run: %s\n", pmb_kvm_unusable());
 		return 4;
 	}
-	p = pm_need_met(&(struct pm_need){ "sw-default", 0 }, why, sizeof(why));
+	p = wl_platform(why, sizeof(why));
 	if (!p) {
 		fprintf(stderr, "balloon: nothing can run: %s\n", why);
 		return 4;
@@ -430,12 +412,10 @@ int main(int argc, char **argv)
 	all_costs = json_object();
 
 	for (int k = 0; k < NR_BACKINGS; k++) {
-		if (!strstr(backings, backing_name[k]))
+		if (!strstr(backings, backing_name(k)))
 			continue;
-		if (k == B_GMEM && !pm_need_met(&(struct pm_need){ "sw-default",
-				GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED }, why, sizeof(why))) {
-			pmb_note(b, "guest_memfd skipped: %s (a guest_memfd the host cannot map cannot be "
-				 "re-faulted as shared memory)", why);
+		if (pmb_backing_unusable(b, backing_of[k], (size_t)size_mib << 20, why, sizeof(why))) {
+			pmb_note(b, "%s skipped: %s", backing_name(k), why);
 			continue;
 		}
 		for (int u = 0; u < 2; u++) {

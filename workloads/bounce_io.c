@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "pmb_backing.h"
 #include "pmb_vm.h"
 #include "wl_costs.h"
 
@@ -110,7 +111,8 @@ struct rig {
 	struct pm_vm *vm;
 	struct pm_vcpu *vcpu;
 	struct pmb_kvm_stats *ks;
-	int gmem_fd, pool_fd, file_fd;
+	struct pmb_mem privm, poolm;	/* bench/lib backings: thp or gmem; shmem_thp */
+	int file_fd;
 	char *priv, *pool;
 	uint64_t *ctl;
 	size_t priv_size, pool_size;
@@ -123,37 +125,26 @@ struct rig {
 
 static int rig_start(struct rig *r, const struct pm_platform *p, bool gmem)
 {
-	r->gmem_fd = r->pool_fd = r->file_fd = -1;
+	r->file_fd = -1;
 	r->vm = pm_platform_vm(p);
 	if (!r->vm)
 		return snprintf(r->why, sizeof(r->why), "creating a %s VM: %s", p->name, strerror(errno)), -1;
 	r->vm->timeout_ms = 60000;
-	if (gmem) {
-		r->gmem_fd = pm_platform_private_mem(p, r->vm, r->priv_size,
-						     GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
-		r->priv = r->gmem_fd < 0 ? NULL : wl_map_aligned(r->priv_size, MAP_SHARED, r->gmem_fd);
-		r->priv_backing = "guest_memfd (MMAP|INIT_SHARED)";
-	} else {
-		r->priv = wl_map_aligned(r->priv_size, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-		r->priv_backing = "anonymous, MADV_HUGEPAGE";
-		if (r->priv)
-			madvise(r->priv, r->priv_size, MADV_HUGEPAGE);
-	}
-	r->pool_fd = memfd_create("privmem-bounce_io-pool", MFD_CLOEXEC);
+	if (pmb_mem_open(&r->privm, gmem ? PMB_GMEM : PMB_THP, r->vm, r->priv_size, r->why, sizeof(r->why)) ||
+	    pmb_mem_open(&r->poolm, PMB_SHMEM_THP, NULL, r->pool_size, r->why, sizeof(r->why)))
+		return -1;
+	r->priv = r->privm.p;
+	r->pool = r->poolm.p;
+	r->priv_backing = pmb_backing(r->privm.kind)->what;
 	r->file_fd = memfd_create("privmem-bounce_io-file", MFD_CLOEXEC);
-	if (!r->priv || r->pool_fd < 0 || r->file_fd < 0 || ftruncate(r->pool_fd, r->pool_size) ||
-	    ftruncate(r->file_fd, r->priv_size))
-		return snprintf(r->why, sizeof(r->why), "private buffers, pool or file: %s", strerror(errno)), -1;
-	r->pool = wl_map_aligned(r->pool_size, MAP_SHARED, r->pool_fd);
-	if (!r->pool)
-		return snprintf(r->why, sizeof(r->why), "mapping the pool: %s", strerror(errno)), -1;
-	/* Asked, not required: shmem THP follows shmem_enabled (set to advise in main). */
-	madvise(r->pool, r->pool_size, MADV_HUGEPAGE);
+	if (r->file_fd < 0 || ftruncate(r->file_fd, r->priv_size))
+		return snprintf(r->why, sizeof(r->why), "the tmpfs file: %s", strerror(errno)), -1;
 	memset(r->priv, 0x5a, r->priv_size);	/* private data to write out */
 	memset(r->pool, 0, r->pool_size);
 	if (pwrite(r->file_fd, r->priv, r->priv_size, 0) != (ssize_t)r->priv_size)
 		return snprintf(r->why, sizeof(r->why), "filling the tmpfs file: %s", strerror(errno)), -1;
-	if (pm_vm_add_memory(r->vm, PRIV_SLOT, PRIV_GPA, r->priv_size, r->priv, r->gmem_fd, 0, PM_PAGE_2M) ||
+	if (pm_vm_add_memory(r->vm, PRIV_SLOT, PRIV_GPA, r->priv_size, r->priv, gmem ? r->privm.fd : -1, 0,
+			     PM_PAGE_2M) ||
 	    pm_vm_add_memory(r->vm, POOL_SLOT, POOL_GPA, r->pool_size, r->pool, -1, 0, PM_PAGE_2M) ||
 	    pm_vm_add_memory(r->vm, CTL_SLOT, CTL_GPA, WL_HPAGE, NULL, -1, 0, PM_PAGE_4K))
 		return snprintf(r->why, sizeof(r->why), "adding the memslots: %s", strerror(errno)), -1;
@@ -178,13 +169,12 @@ static void rig_stop(struct rig *r)
 		pmb_kvm_stats_close(r->ks);
 	if (r->vm)
 		pm_vm_free(r->vm);
-	if (r->priv)
-		munmap(r->priv, r->priv_size);
-	if (r->pool)
-		munmap(r->pool, r->pool_size);
-	for (int *fd = &r->gmem_fd; fd <= &r->file_fd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	if (r->privm.p)
+		pmb_mem_close(&r->privm);
+	if (r->poolm.p)
+		pmb_mem_close(&r->poolm);
+	if (r->file_fd >= 0)
+		close(r->file_fd);
 }
 
 /* The guest's part of one batch: one run to its kick. */
@@ -401,7 +391,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bounce_io: nothing can run: %s\n", pmb_kvm_unusable());
 		return 4;
 	}
-	p = pm_need_met(&(struct pm_need){ "sw-default", 0 }, why, sizeof(why));
+	p = wl_platform(why, sizeof(why));
 	if (!p) {
 		fprintf(stderr, "bounce_io: nothing can run: %s\n", why);
 		return 4;
@@ -416,10 +406,15 @@ int main(int argc, char **argv)
 	pt = calloc(2 * nsizes, sizeof(*pt));
 	if (!pt)
 		pmb_die(b, "out of memory");
-	/* A VMM backs shared guest RAM with huge pages where it can: let the pool's memfd have THPs. */
-	if (pmb_knob_set(b, "/sys/kernel/mm/transparent_hugepage/shmem_enabled", "advise"))
-		pmb_note(b, "shmem_enabled could not be set to advise (%s): the pool gets the system's shmem "
-			 "THP policy", strerror(errno));
+	/*
+	 * A VMM backs shared guest RAM with huge pages where it can: the backings table lets the
+	 * pool's memfd and the private buffers have THPs (shmem "advise", THP "madvise"; restored).
+	 */
+	if (pmb_backing_unusable(b, PMB_SHMEM_THP, (size_t)pool_mib << 20, why, sizeof(why)) ||
+	    pmb_backing_unusable(b, gmem ? PMB_GMEM : PMB_THP, (size_t)priv_mib << 20, why, sizeof(why))) {
+		fprintf(stderr, "bounce_io: nothing can run: %s\n", why);
+		return 4;
+	}
 	pmb_ref(b, PMB_REF_MEMCPY_1T);
 	all_costs = json_object();
 	for (int d = 0; d < 2; d++) {

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "pmb_backing.h"
 #include "pmb_util.h"
 #include "pmb_vm.h"
 #include "wl_costs.h"
@@ -188,8 +189,9 @@ struct boot {
 	struct pm_vm *vm;
 	struct pm_vcpu *vcpu;
 	struct pmb_kvm_stats *ks;
-	int fd;
-	char *shared;		/* the slot's userspace_addr: shared memory (THP asked) */
+	int fd;			/* the private guest_memfd */
+	struct pmb_mem sh;	/* the slot's userspace_addr: shared memory (bench/lib backings) */
+	char *shared;
 	size_t size;
 	uint64_t ph_ns[NR_PH];
 	double conv_ns[MAX_CONV];
@@ -204,10 +206,11 @@ static void boot_stop(struct boot *v)
 		pmb_kvm_stats_close(v->ks);
 	if (v->vm)
 		pm_vm_free(v->vm);
-	if (v->shared)
-		munmap(v->shared, v->size);
-	if (v->fd >= 0)
-		close(v->fd);
+	if (v->attrs && v->fd >= 0)
+		close(v->fd);		/* dry run: the fd is the backing's, closed with it */
+	if (v->sh.p)
+		pmb_mem_close(&v->sh);
+	v->sh.p = NULL;
 	v->ks = NULL;
 	v->vm = NULL;
 	v->shared = NULL;
@@ -222,16 +225,13 @@ static int boot_setup(struct boot *v, const struct plan *pl)
 	if (!v->vm)
 		return snprintf(v->why, sizeof(v->why), "creating a %s VM: %s", v->p->name, strerror(errno)), -1;
 	v->vm->timeout_ms = 120000;
-	v->fd = pm_platform_private_mem(v->p, v->vm, v->size, v->attrs ? 0 :
-					GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	/* Shared side: anonymous THP, as a VMM backs shared RAM (dry run: the mappable guest_memfd). */
+	if (pmb_mem_open(&v->sh, v->attrs ? PMB_THP : PMB_GMEM, v->vm, v->size, v->why, sizeof(v->why)))
+		return -1;
+	v->shared = v->sh.p;
+	v->fd = v->attrs ? pm_platform_private_mem(v->p, v->vm, v->size, 0) : v->sh.fd;
 	if (v->fd < 0)
 		return snprintf(v->why, sizeof(v->why), "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno)), -1;
-	v->shared = v->attrs ? wl_map_aligned(v->size, MAP_PRIVATE | MAP_ANONYMOUS, -1)
-			     : wl_map_aligned(v->size, MAP_SHARED, v->fd);
-	if (!v->shared)
-		return snprintf(v->why, sizeof(v->why), "mapping the shared side: %s", strerror(errno)), -1;
-	if (v->attrs)
-		madvise(v->shared, v->size, MADV_HUGEPAGE);	/* a VMM backs shared RAM with THP */
 	if (pm_vm_add_memory(v->vm, MEM_SLOT, MEM_GPA, v->size, v->shared, v->fd, 0, PM_PAGE_2M) ||
 	    pm_vm_add_memory(v->vm, CTL_SLOT, CTL_GPA, CTL_SIZE, NULL, -1, 0, PM_PAGE_4K))
 		return snprintf(v->why, sizeof(v->why), "adding the memslots: %s", strerror(errno)), -1;
@@ -343,6 +343,9 @@ static json_t *costs_of(struct boot *v, struct wl_costs *wc, const struct plan *
 			      "it (bounce_io measures that)",
 		.dm_why = "no direct-map split: sw-protected guest_memfd pages stay in the kernel direct map "
 			  "(no hardware-enforced removal, no no-direct-map flag)",
+		.tlb_why = "no shootdown counted: the boot CPU (the only vCPU, as before SMP bring-up) waits in "
+			   "its exit while the VMM converts, so no CPU is in guest mode to flush and no other CPU "
+			   "has the VMM's mm loaded",
 	});
 }
 

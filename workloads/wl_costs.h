@@ -17,9 +17,9 @@
  * its reason (pmb_counter_require), never 0. Header-only because the Makefile
  * builds each benchmark from one source file.
  *
- * PMB-CANDIDATE: the whole file (wl_costs_*, wl_kvm_2m_fraction, wl_map_aligned,
- * wl_rng) belongs in bench/lib; 2M retention of a mapping is already bench/lib's
- * pmb_backed_2m (pagemap.c).
+ * PMB-CANDIDATE: the whole file (wl_costs_*, wl_kvm_2m_fraction, wl_platform,
+ * wl_rng) belongs in bench/lib; memory comes from bench/lib's backings table
+ * (pmb_mem_open) and 2M retention of a mapping is its pmb_backed_2m (pagemap.c).
  */
 #ifndef PRIVMEM_WL_COSTS_H
 #define PRIVMEM_WL_COSTS_H
@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "pmb.h"
 #include "pmb_util.h"
 
@@ -38,28 +39,6 @@
 #define WL_PER_HPAGE	(WL_HPAGE / WL_PAGE)
 
 /* ---- memory helpers ------------------------------------------------------------- */
-
-/* PMB-CANDIDATE: a mapping at a 2M-aligned address (as bench/hugepage.c's map_aligned). */
-static inline char *wl_map_aligned(size_t size, int flags, int fd)
-{
-	size_t span = size + WL_HPAGE;
-	char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	char *a, *p;
-
-	if (r == MAP_FAILED)
-		return NULL;
-	a = (char *)(((uintptr_t)r + WL_HPAGE - 1) & ~(WL_HPAGE - 1));
-	p = mmap(a, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
-	if (p == MAP_FAILED) {
-		munmap(r, span);
-		return NULL;
-	}
-	if (a > r)
-		munmap(r, a - r);
-	if (r + span > a + size)
-		munmap(a + size, r + span - (a + size));
-	return p;
-}
 
 /* Share of [p, p + size) backed by 2M folios (bench/lib/pagemap.c); -1 when unreadable. */
 static inline double wl_backed_2m(const void *p, size_t size)
@@ -210,6 +189,26 @@ static inline void wl_costs_attach(struct pmb *b, json_t *metric, json_t *all, c
 		json_object_set(metric, "counters", costs);
 	json_object_set_new(all, label, costs);
 	(void)b;
+}
+
+/* ---- the VM ------------------------------------------------------------------ */
+
+/*
+ * The VM a workload on anonymous or mappable memory runs in: sw-default where
+ * KVM offers guest_memfd on the default VM, else plain KVM (6.12's default VM has
+ * no guest_memfd, yet runs anonymous memory). NULL with both reasons in why.
+ */
+static inline const struct pm_platform *wl_platform(char *why, size_t len)
+{
+	const struct pm_platform *p = pm_need_met(&(struct pm_need){ "sw-default", 0 }, why, len);
+	char w2[200];
+
+	if (p)
+		return p;
+	p = pm_need_met(&(struct pm_need){ "kvm", 0 }, w2, sizeof(w2));
+	if (!p)
+		snprintf(why + strlen(why), len - strlen(why), "; %s", w2);
+	return p;
 }
 
 /* ---- randomness ---------------------------------------------------------------- */
