@@ -26,8 +26,10 @@ mode=full
 background=${BACKGROUND:-}
 only=""
 quiet=0
-# Order: cheapest first, direct-map (irreversible splits) after the others have measured.
-all="fault_in shootdown hugepage bounce directmap"
+# bench/benchmarks.list, in its order: cheapest first, direct-map (irreversible splits) last.
+# shellcheck source=lib/bench-list.sh
+. "$top/scripts/lib/bench-list.sh"
+all=$(bench_names "$top")
 
 die() { echo "privmem bench: $*" >&2; exit 2; }
 
