@@ -462,8 +462,8 @@ int main(int argc, char **argv)
 		 "kernel copy without FPU); direct = the same requests and exits with the VMM reading/writing "
 		 "the private buffers in place. cost = bounced time / direct time of the same bytes, "
 		 "interleaved in slices; bounce_copy_ns_per_mib = (bounced - direct time) per bounced MiB. "
-		 "Where a backend traps guest memory accesses (this host's kvm_pvm: ~7 µs per guest word "
-		 "written to any test memslot), the bounce cost is that backend's, not a copy's");
+		 "Where a backend traps guest memory accesses (kvm_pvm emulates them: several µs per "
+		 "guest store), the bounce cost is that backend's, not a copy's");
 	free(pt);
 	return pmb_finish(b);
 }
