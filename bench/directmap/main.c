@@ -284,12 +284,12 @@ static void record(struct dm_run *d)
 			const struct pmb_stats *bef = i < old ? &kb[i].before : &kb[i - old].before;
 			double ratio = bef->median > 0 ? kb[i].after.median / bef->median : NAN;
 			bool noise = noise_overlap(bef, &kb[i].after);
-			char where[96];
+			char where[96], pct[32];
 
-			pmb_row(t, "%d,%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.1f,%s", i, kb[i].source,
+			pmb_row(t, "%d,%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%s,%s", i, kb[i].source,
 				kb[i].path, kb[i].buffer, bef->median, bef->min, bef->max,
 				kb[i].after.median, kb[i].after.min, kb[i].after.max, ratio,
-				kb[i].pct_split >= 0 ? kb[i].pct_split : NAN, noise ? "yes" : "no");
+				pmb_num(pct, sizeof(pct), "%.1f", kb[i].pct_split >= 0 ? kb[i].pct_split : NAN), noise ? "yes" : "no");
 			if (kb[i].pct_split >= 0)
 				snprintf(where, sizeof(where), "%.1f%% of its pages in 2 MiB regions this run split",
 					 kb[i].pct_split);

@@ -271,7 +271,7 @@ void run_phase(struct phase *ph)
 {
 	size_t nchunks = ph->bytes / ph->chunk;
 	int nsamples = 1 + (int)sweep_reps;
-	char chunk[24], sample[24], label[80];
+	char chunk[24], sample[24], label[80], n1[32], n2[32];
 	const char *order = ph->random ? "random" : "seq";
 	double gib = (double)ph->pages * PAGE / (1UL << 30);
 	struct pmb_spec alloc = {
@@ -341,10 +341,11 @@ void run_phase(struct phase *ph)
 		json_object_set_new(m, "counters", c);
 	}
 	l2 = key_present[L2S] ? ph->alloc_d[L2S] + ph->free_d[L2S] : -1;
-	pmb_row(t_splits, "%s,%s,%zu,%s,%.2f,%.1f,%.1f,%lld,%lld,%.1f,%.1f,%ld,%lld,%lld,%lld",
+	pmb_row(t_splits, "%s,%s,%zu,%s,%.2f,%.1f,%.1f,%lld,%lld,%s,%s,%ld,%lld,%lld,%lld",
 		pmb_backing_name(ph->mem), chunk, ph->chunk >> 10, order, gib * 1024, sa.median, sf.median,
 		l2, key_present[L3S] ? ph->alloc_d[L3S] + ph->free_d[L3S] : -1,
-		l2 >= 0 ? l2 / gib : NAN, ph->pfns_ok ? sr.median : NAN,
+		pmb_num(n1, sizeof(n1), "%.1f", l2 >= 0 ? l2 / gib : NAN),
+		pmb_num(n2, sizeof(n2), "%.1f", ph->pfns_ok ? sr.median : NAN),
 		pmb_backing(ph->mem)->off_direct_map ? ph->r2m.new_in_run : 0,
 		ph->alloc_d[L2C] + ph->free_d[L2C] + ph->alloc_d[L3C] + ph->free_d[L3C],
 		ph->alloc_d[DM4K], ph->free_d[DM4K]);
