@@ -233,7 +233,7 @@ static __attribute__((no_sanitize("address"))) void copy_image_page(uint8_t *dst
 		d[i] = s[i];
 }
 
-static int add_image_slot(struct pm_vm *vm)
+static int add_image_slot(struct pm_vm *vm, uint64_t map_page)
 {
 	struct image_span span = { 0 };
 	uint64_t lo, hi, a;
@@ -255,7 +255,7 @@ static int add_image_slot(struct pm_vm *vm)
 	for (int i = 0; i < span.nsegs; i++)
 		for (a = span.seg_lo[i] & ~(PM_PAGE_4K - 1); a < span.seg_hi[i]; a += PM_PAGE_4K)
 			copy_image_page(copy + (a - lo), a);
-	if (pm_vm_add_memory(vm, PM_SLOT_IMAGE, lo, hi - lo, copy, -1, 0, PM_PAGE_2M)) {
+	if (pm_vm_add_memory(vm, PM_SLOT_IMAGE, lo, hi - lo, copy, -1, 0, map_page)) {
 		int saved = errno;
 
 		munmap(copy, hi - lo);
@@ -270,9 +270,19 @@ static int add_image_slot(struct pm_vm *vm)
 
 struct pm_vm *pm_vm_create(unsigned long type)
 {
-	struct pm_vm *vm = calloc(1, sizeof(*vm));
+	return pm_vm_create_mapped(type, PM_PAGE_2M);
+}
+
+struct pm_vm *pm_vm_create_mapped(unsigned long type, uint64_t map_page)
+{
+	struct pm_vm *vm;
 	int saved;
 
+	if (map_page != PM_PAGE_4K && map_page != PM_PAGE_2M) {
+		errno = EINVAL;
+		return NULL;
+	}
+	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
 	vm->fd = -1;
@@ -293,8 +303,8 @@ struct pm_vm *pm_vm_create(unsigned long type)
 	if (pm_vm_add_memory(vm, PM_SLOT_SYS, PM_SYS_GPA, PM_SYS_SIZE, NULL, -1, 0, 0))
 		goto fail;
 	vm->sys = vm->slots[PM_SLOT_SYS].hva;
-	if (pm_arch_vm_init(vm) || pm_vm_map(vm, PM_SYS_GPA, PM_SYS_SIZE, PM_PAGE_2M) ||
-	    add_image_slot(vm))
+	if (pm_arch_vm_init(vm) || pm_vm_map(vm, PM_SYS_GPA, PM_SYS_SIZE, map_page) ||
+	    add_image_slot(vm, map_page))
 		goto fail;
 	return vm;
 fail:

@@ -94,6 +94,14 @@ struct pm_exit {
 
 /* VM */
 struct pm_vm *pm_vm_create(unsigned long type);
+/*
+ * The same, with the VM's own guest mappings (the image copy: code, globals; the
+ * system area: page tables, report pages, stacks) in pages of map_page:
+ * PM_PAGE_2M as pm_vm_create, or PM_PAGE_4K as the KVM selftest library maps
+ * them (for comparisons with its tests). Their depth is felt where a backend
+ * walks the guest's tables for every instruction (kvm_pvm). Else EINVAL.
+ */
+struct pm_vm *pm_vm_create_mapped(unsigned long type, uint64_t map_page);
 void pm_vm_free(struct pm_vm *vm);
 int pm_kvm_open(void);
 

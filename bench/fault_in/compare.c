@@ -298,7 +298,7 @@ void measure_upstream(struct pmb *b, const char *path, uint64_t size, int vcpus,
 
 
 /* The upstream program's build record, and the cleanup that kills it on a signal. */
-void upstream_describe(struct pmb *b, const char *path)
+void upstream_describe(struct pmb *b, const char *path, bool same_work)
 {
 	char info[600], line[300];
 	FILE *f;
@@ -315,5 +315,7 @@ void upstream_describe(struct pmb *b, const char *path)
 	if (f)
 		fclose(f);
 	pmb_on_cleanup(kill_upstream);
-	pmb_note(b, "upstream demand_paging_test: -v N -b bytes/N -s anonymous -c <vCPU i on CPU i %% nproc>; its guest loop also draws a random number per page (write_percent), its timer starts before its vCPU threads are created");
+	pmb_note(b, "upstream demand_paging_test: -v N -b bytes/N -s anonymous -c <vCPU i on CPU i %% nproc>; both time vCPU thread start to the end of the guest's first pass over fresh anon memory and count 4K pages over all vCPUs; %s",
+		 same_work ? "guest_loop=memstress and image_page_kib=4: privmem's guest does the same per-page work from the same 4K mappings, so the ratio compares the same work" :
+			     "its guest runs 35 instructions per page (argument reads, a random draw through a call) to privmem's 6, from 4K-mapped code and stack where privmem's are 2M-mapped: on a backend that emulates guest instructions (kvm_pvm) that, not the fault, sets the ratio; --set guest_loop=memstress --set image_page_kib=4 runs the same guest work");
 }

@@ -32,7 +32,12 @@
  * memory with a bare ioctl(KVM_RUN) loop instead of the library's vCPU runner
  * (the harness overhead); and, when --set demand_paging=PATH names a built
  * upstream KVM selftest (scripts/upstream-demand-paging.sh), demand_paging_test
- * on the same work (anonymous memory, 4K guest pages, same bytes and vCPUs).
+ * on the same memory (anonymous, 4K guest pages, same bytes and vCPUs, one pass
+ * timed from thread start). Its guest does more per page (35 instructions, 8
+ * memory accesses, to 6 and 1 here) from 4K-mapped code and stack (2M here):
+ * nothing on hardware KVM, but on a backend that emulates every guest
+ * instruction (kvm_pvm) that sets the ratio. --set guest_loop=memstress and
+ * --set image_page_kib=4 give privmem's guest the same work (bench/README.md).
  *
  * Files: main.c (parse, describe, sweep, record), sample.c (guest code, one VM
  * per sample, the measured and paired samples), compare.c (the harness overhead
@@ -61,6 +66,7 @@ enum fi_guest {
 	FI_TWO_PASS,	/* measured samples: first touch, sync, second pass */
 	FI_PAIRED,	/* paired samples: chunks of first touch, host touch, rewrite */
 	FI_ONE_PASS,	/* harness comparison: first touch only */
+	FI_TWO_PASS_MS,	/* FI_TWO_PASS with demand_paging_test's per-page work (guest_loop=memstress) */
 };
 
 /* One configuration. */
@@ -71,6 +77,7 @@ struct cfg {
 	int vcpus;
 	uint64_t size;		/* bytes of the slot, all vCPUs together */
 	enum fi_guest guest;
+	uint64_t image_page;	/* the VM's own mappings (pm_vm_create_mapped); 0: 2M */
 };
 
 /* A VM with its memslot and vCPUs, ready to run (nothing faulted yet). */
@@ -117,7 +124,8 @@ double sample_paired(struct cfgrun *r);
 /* compare.c: the harness overhead and the upstream selftest on the same work. */
 bool measure_overhead(struct pmb *b, uint64_t size, int vcpus, int reps, int warmup,
 		      struct pmb_table *tab, double *overhead);
-void upstream_describe(struct pmb *b, const char *path);
+/* same_work: privmem ran guest_loop=memstress with image_page_kib=4. */
+void upstream_describe(struct pmb *b, const char *path, bool same_work);
 void measure_upstream(struct pmb *b, const char *path, uint64_t size, int vcpus, int reps,
 		      int warmup, double privmem_rate, struct pmb_table **tab, double *ratio_out);
 

@@ -199,6 +199,8 @@ struct fi_run {
 	struct pmb *b;
 	uint64_t size, paired_size;
 	const char *backings, *dpt;
+	const char *loop;			/* guest_loop: touch or memstress */
+	long image_kib;				/* image_page_kib: 2048 or 4 */
 	long ovh_reps, up_reps;
 	int reps, warmup;
 	int vlist[3], nv;			/* vCPU counts */
@@ -222,6 +224,10 @@ static void parse(struct fi_run *f, int argc, char **argv)
 	f->b = b;
 	f->backings = pmb_param_str(b, "backings", "gmem,anon,shmem,thp,hugetlb");
 	f->dpt = pmb_param_str(b, "demand_paging", "");
+	/* The guest's per-page loop: privmem's one write, or demand_paging_test's work. */
+	f->loop = pmb_param_str(b, "guest_loop", "touch");
+	/* Page size of the VM's own mappings: the library's 2M, or 4K as the selftests map. */
+	f->image_kib = pmb_param_long(b, "image_page_kib", 2048);
 	f->ovh_reps = pmb_param_long(b, "overhead_reps", pmb_by_mode(b, 3, 7, 11));
 	f->up_reps = pmb_param_long(b, "upstream_reps", pmb_by_mode(b, 2, 5, 9));
 	f->reps = pmb_reps(b);
@@ -233,6 +239,10 @@ static void parse(struct fi_run *f, int argc, char **argv)
 		pmb_die(b, "size_mib must be an even number of MiB in [2, 4096] (2M guest pages), got %ld", size_mib);
 	if (paired_mib < 2 || paired_mib % 2 || paired_mib > 4096)
 		pmb_die(b, "paired_size_mib must be an even number of MiB in [2, 4096], got %ld", paired_mib);
+	if (strcmp(f->loop, "touch") && strcmp(f->loop, "memstress"))
+		pmb_die(b, "guest_loop must be touch or memstress, got '%s'", f->loop);
+	if (f->image_kib != 4 && f->image_kib != 2048)
+		pmb_die(b, "image_page_kib must be 4 or 2048, got %ld", f->image_kib);
 	f->size = (uint64_t)size_mib << 20;
 	f->paired_size = (uint64_t)paired_mib << 20;
 }
@@ -256,6 +266,8 @@ static void describe(struct fi_run *f)
 	pmb_config(b, "bytes", json_integer(f->size));
 	pmb_config(b, "paired_bytes", json_integer(f->paired_size));
 	pmb_config(b, "kvm_module", json_string(pm_caps()->kvm_module));
+	pmb_config(b, "guest_loop", json_string(f->loop));
+	pmb_config(b, "image_page_kib", json_integer(f->image_kib));
 	for (int i = 0; i < FI_NR_BACKINGS; i++) {
 		enum pmb_backing k = fi_backings[i];
 		bool selected = strstr(f->backings, pmb_backing_name(k));
@@ -270,6 +282,10 @@ static void describe(struct fi_run *f)
 	}
 	pmb_config(b, "backing_is", w);
 	pmb_note(b, "pages are 4K pages: the guest writes 8 bytes to every 4K page once; with 2M guest pages only the guest page tables change");
+	if (!strcmp(f->loop, "memstress"))
+		pmb_note(b, "guest_loop=memstress: rate, ns_per_page and retouch_ns_per_page come from demand_paging_test's per-page guest work (3 argument reads, a MINSTD step through a call, the write: 35 guest instructions per page instead of 6); the paired samples and the raw comparison keep the one-write loop");
+	if (f->image_kib == 4)
+		pmb_note(b, "image_page_kib=4: the VM's code, globals, stacks and page-table pool are mapped with 4K guest pages (4-level guest walks, as the KVM selftest library maps them) instead of 2M; the raw comparison keeps 2M");
 	pmb_note(b, "timed: vCPU threads start to the slowest vCPU's end of its first pass; VM, vCPU and memslot creation are not timed (setup_ms_median, per sample)");
 	pmb_note(b, "paired samples (4K guest pages, one vCPU per CPU, one configuration per backing, in the same rounds): the first touch in chunks of %d pages; after each chunk the vCPU's thread first-touches as many host anon 4K pages, then the guest rewrites the chunk; guest_fault_over_host_fault and guest_fault_over_guest_write are per-chunk ratios, median over the sample's chunks. They cancel this machine's drift of absolute speed, which rate carries", PAIR_CHUNK);
 	pmb_note(b, "ns_per_page is per vCPU (time a vCPU spends per page of its own part: 1e9 * vcpus / rate); with more vCPUs than CPUs it includes time-sharing");
@@ -306,7 +322,8 @@ static void sweep(struct fi_run *f)
 				struct cfgrun *r = &f->runs[f->nr];
 
 				add_run(f, (struct cfg){ .b = b, .k = k, .gpage = gpages[g], .vcpus = f->vlist[i],
-							 .size = f->size, .guest = FI_TWO_PASS },
+							 .size = f->size, .image_page = (uint64_t)f->image_kib << 10,
+							 .guest = strcmp(f->loop, "memstress") ? FI_TWO_PASS : FI_TWO_PASS_MS },
 					&r->rate, &r->retouch_ns, &r->setup_ms);
 			}
 		}
@@ -318,7 +335,8 @@ static void sweep(struct fi_run *f)
 
 		if (!f->skip[k])
 			add_run(f, (struct cfg){ .b = b, .k = k, .gpage = PM_PAGE_4K, .vcpus = f->vlist[f->nv > 1],
-						 .size = f->paired_size, .guest = FI_PAIRED },
+						 .size = f->paired_size, .guest = FI_PAIRED,
+						 .image_page = (uint64_t)f->image_kib << 10 },
 				&r->over_host, &r->over_write, &r->host_ns);
 	}
 	/*
@@ -466,7 +484,7 @@ static void compare(struct fi_run *f)
 		pmb_note(b, "skipped: upstream demand_paging_test: the anon configuration did not run");
 		return;
 	}
-	upstream_describe(b, f->dpt);
+	upstream_describe(b, f->dpt, !strcmp(f->loop, "memstress") && f->image_kib == 4);
 	for (int i = 0; i < f->nv; i++) {
 		double r = -1;
 
