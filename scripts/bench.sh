@@ -71,10 +71,16 @@ fi
 
 host=$(uname -n)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$host-$(uname -r)-bench
-mkdir -p "$results" || die "cannot create $results"
+mkdir -p "$results/.incomplete" || die "cannot write to $results"
+# Two runs started in the same second get distinct directories: the first free of
+# <stamp>, <stamp>.2, ... (mkdir is the atomic claim; an existing result is never reused).
+base=$stamp k=1
+until [ ! -e "$results/$stamp" ] && mkdir "$results/.incomplete/$stamp" 2>/dev/null; do
+	k=$((k + 1)); stamp=$base.$k
+	[ $k -le 100 ] || die "cannot claim a result directory under $results"
+done
 final=$results/$stamp
 tmp=$results/.incomplete/$stamp
-mkdir -p "$tmp" || die "cannot write to $results"
 child=0
 cleanup() { bg_stop; rm -rf "$tmp"; rmdir "$results/.incomplete" 2>/dev/null; }
 interrupted() {
@@ -140,7 +146,7 @@ bench_summary "$tmp" "$mode" "$stamp" "$commit" "$background" "$names"
 sizing_ok=1
 bench_sizing "$tmp" "${PRIVMEM_REPORT:-$build/privmem-report}" || sizing_ok=0
 
-mv "$tmp" "$final" || die "cannot move results into place"
+mv -T "$tmp" "$final" || die "cannot move results into place"
 rmdir "$results/.incomplete" 2>/dev/null
 trap - EXIT
 echo "benchmark results: $final ($(echo "$t_end - $t_all" | bc | cut -d. -f1) s)"
