@@ -73,10 +73,10 @@ host=$(uname -n)
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$host-$(uname -r)-bench
 mkdir -p "$results/.incomplete" || die "cannot write to $results"
 # Two runs started in the same second get distinct directories: the first free of
-# <stamp>, <stamp>.2, ... (mkdir is the atomic claim; an existing result is never reused).
+# <stamp>-bench, <stamp>.2-bench, ... (mkdir is the atomic claim; an existing result is never reused).
 base=$stamp k=1
 until [ ! -e "$results/$stamp" ] && mkdir "$results/.incomplete/$stamp" 2>/dev/null; do
-	k=$((k + 1)); stamp=$base.$k
+	k=$((k + 1)); stamp=${base%-bench}.$k-bench
 	[ $k -le 100 ] || die "cannot claim a result directory under $results"
 done
 final=$results/$stamp
