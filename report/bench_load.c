@@ -12,6 +12,7 @@ static const struct { const char *unit; enum better b; } unit_dir[] = {
 	{ "pages/s", BETTER_HIGHER }, { "GB/s", BETTER_HIGHER }, { "fraction", BETTER_HIGHER },
 	{ "fraction of 4K pages churned", BETTER_HIGHER },
 	{ "ns", BETTER_LOWER }, { "ns/page", BETTER_LOWER }, { "ns/op", BETTER_LOWER },
+	{ "us", BETTER_LOWER }, { "ms", BETTER_LOWER }, { "us/MiB", BETTER_LOWER },
 	{ "x", BETTER_LOWER }, { "ratio", BETTER_LOWER },
 };
 
