@@ -27,7 +27,7 @@
  *   churn    µs per churned MiB, discard + re-fault (headline: guest_memfd, 4k)
  *   discard  µs per MiB of the discards alone (the VMM's syscalls)
  *   refault  µs per MiB of the guest's re-faults (resume to the next exit)
- * and the four costs (workloads/wl_costs.h) over the measured rounds, and 2M
+ * and the four costs (bench/lib/pmb_costs.h) over the measured rounds, and 2M
  * retention after every round: the host mapping's (pagemap + kpageflags) and
  * KVM's (pages_2m against pages_4k), in the balloon-retention table.
  */
@@ -41,7 +41,7 @@
 #include "platform.h"
 #include "pmb_backing.h"
 #include "pmb_vm.h"
-#include "wl_costs.h"
+#include "wl.h"
 
 #define REGION_GPA	PM_TEST_GPA
 #define REGION_SLOT	PM_SLOT_FIRST_FREE
@@ -207,7 +207,7 @@ static int rig_start(struct rig *r, const struct pm_platform *p)
 static void pick_ranges(struct rig *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		size_t j = i + wl_rng(&r->seed) % (r->nunits - i);
+		size_t j = i + pmb_rng(&r->seed) % (r->nunits - i);
 		uint64_t t = r->pick[i];
 
 		r->pick[i] = r->pick[j];
@@ -265,7 +265,7 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 	const char *unit = r->unit_pages == 1 ? "4k" : "2m";
 	struct pmb_spec sp = { .unit = "us/MiB", .cv_max = 0.10, .ref = PMB_REF_FAULT_4K,
 			       .ref_ratio = "µs per churned MiB / ns per anonymous 4K first-touch fault (0.256: one such fault per churned 4K page)" };
-	struct wl_costs wc;
+	struct pmb_costs wc;
 	json_t *m, *costs;
 	char label[64];
 	int rc = -1;
@@ -274,28 +274,28 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 		goto out;
 	pmb_progress(b, "%s, %s units: %zu x %zu pages per round, %d + %d rounds", backing_name(r->kind),
 		     unit, r->n, r->unit_pages, warmup, reps);
-	ser->host[0] = 100 * wl_backed_2m(r->mem.p, r->size);
-	ser->kvm[0] = 100 * wl_kvm_2m_fraction(r->ks);
+	ser->host[0] = 100 * pmb_backed_2m(r->mem.p, r->size);
+	ser->kvm[0] = 100 * pmb_kvm_2m_fraction(r->ks);
 	for (int i = 0; i < warmup; i++) {
 		double d, f;
 
 		if (round_once(r, i + 1, &d, &f))
 			goto out;
 	}
-	wl_costs_begin(&wc, b, r->ks);
+	pmb_costs_begin(&wc, b, r->ks);
 	for (int i = 0; i < reps; i++) {
 		if (round_once(r, warmup + i + 1, &dis[i], &ref[i])) {
-			wl_costs_end(&wc);
+			pmb_costs_end(&wc);
 			json_decref(wc.traced);
 			goto out;
 		}
-		ser->host[i + 1] = 100 * wl_backed_2m(r->mem.p, r->size);
-		ser->kvm[i + 1] = 100 * wl_kvm_2m_fraction(r->ks);
+		ser->host[i + 1] = 100 * pmb_backed_2m(r->mem.p, r->size);
+		ser->kvm[i + 1] = 100 * pmb_kvm_2m_fraction(r->ks);
 		churn[i] = (dis[i] + ref[i]) / 1e3 / mib;
 		dis[i] = dis[i] / 1e3 / mib;
 		ref[i] = ref[i] / 1e3 / mib;
 	}
-	wl_costs_end(&wc);
+	pmb_costs_end(&wc);
 	sp.metric = "churn";
 	sp.core = core;
 	m = pmb_record(b, &sp, pmb_params("backing", backing_name(r->kind), "unit", unit, NULL), churn, reps, NULL);
@@ -306,7 +306,7 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 	sp.metric = "refault";
 	pmb_record(b, &sp, pmb_params("backing", backing_name(r->kind), "unit", unit, NULL), ref, reps,
 		   &ser->refault);
-	costs = wl_costs_json(&wc, &(struct wl_cost_in){
+	costs = pmb_costs_json(&wc, &(struct pmb_cost_in){
 		.mib = mib * reps,
 		.host_2m = ser->host[reps] / 100,
 		.host_2m_why = "pagemap/kpageflags unreadable (root needed)",
@@ -319,7 +319,7 @@ static int run_config(struct pmb *b, const struct pm_platform *p, struct rig *r,
 	});
 	json_object_set_new(costs, "mib_churned_per_round", json_real(mib));
 	snprintf(label, sizeof(label), "%s/%s", backing_name(r->kind), unit);
-	wl_costs_attach(b, m, all_costs, label, costs);
+	pmb_costs_attach(m, all_costs, label, costs);
 	rc = 0;
 out:
 	if (rc)
@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "balloon: nothing can run: %s\n", pmb_kvm_unusable());
 		return 4;
 	}
-	p = wl_platform(why, sizeof(why));
+	p = pmb_vm_platform(why, sizeof(why));
 	if (!p) {
 		fprintf(stderr, "balloon: nothing can run: %s\n", why);
 		return 4;

@@ -33,7 +33,7 @@
  * memory bandwidth drifts over a second here; the interleaving keeps the pair
  * comparable). Figures per direction and I/O size: bounce_<dir> and direct_<dir>
  * GB/s of payload (against the same-run memcpy), cost_<dir> (bounced time /
- * direct time), and the four costs (workloads/wl_costs.h): bounce bytes and the
+ * direct time), and the four costs (bench/lib/pmb_costs.h): bounce bytes and the
  * time they add per MiB, shootdowns, 2M retention of the pool and the private
  * buffers, direct-map splits. Headline: bounce_write at the first I/O size.
  */
@@ -46,7 +46,7 @@
 #include "platform.h"
 #include "pmb_backing.h"
 #include "pmb_vm.h"
-#include "wl_costs.h"
+#include "wl.h"
 
 #define PRIV_GPA	PM_TEST_GPA
 #define POOL_GPA	(PM_TEST_GPA + (16ULL << 30))
@@ -257,7 +257,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 	double bytes = (double)slices * per_slice * r->qd * r->io;
 	struct pmb_spec sp = { .unit = "GB/s", .cv_max = 0.10, .ref = PMB_REF_MEMCPY_1T,
 			       .ref_ratio = "payload GB/s / memcpy GB/s (one thread)" };
-	struct wl_costs wc;
+	struct pmb_costs wc;
 	char m[32], iob[24], label[48];
 	json_t *jm, *costs;
 	uint64_t copied0 = 0;
@@ -267,7 +267,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 		double tb = 0, td = 0;
 
 		if (s == 0) {
-			wl_costs_begin(&wc, b, r->ks);
+			pmb_costs_begin(&wc, b, r->ks);
 			copied0 = r->copied;
 		}
 		for (long i = 0; i < slices; i++) {
@@ -275,7 +275,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 
 			if (d < 0 || c < 0) {
 				if (s >= 0) {
-					wl_costs_end(&wc);
+					pmb_costs_end(&wc);
 					json_decref(wc.traced);
 				}
 				pmb_error(b, "%s %s: %s", dir, iob, r->why);
@@ -292,7 +292,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 		pt->extra_ns += tb - td;
 		pt->mib += bytes / (1 << 20);
 	}
-	wl_costs_end(&wc);
+	pmb_costs_end(&wc);
 	snprintf(m, sizeof(m), "bounce_%s", dir);
 	sp.metric = m;
 	sp.core = core;
@@ -306,7 +306,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 	sp.ref_ratio = NULL;
 	sp.better = PMB_LOWER;
 	pmb_record(b, &sp, pmb_params("io", iob, NULL), pt->cost, reps, &pt->sc);
-	costs = wl_costs_json(&wc, &(struct wl_cost_in){
+	costs = pmb_costs_json(&wc, &(struct pmb_cost_in){
 		.mib = pt->mib,
 		.host_2m = -1,	/* filled below, per memory */
 		.host_2m_why = "pagemap/kpageflags unreadable (root needed)",
@@ -318,7 +318,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 			   "(nothing is unmapped, discarded or converted)",
 	});
 	{
-		double pool = wl_backed_2m(r->pool, r->pool_size), priv = wl_backed_2m(r->priv, r->priv_size);
+		double pool = pmb_backed_2m(r->pool, r->pool_size), priv = pmb_backed_2m(r->priv, r->priv_size);
 
 		if (pool >= 0 && priv >= 0) {
 			json_object_set_new(costs, "retention_2m_host_pct", json_real(100 *
@@ -330,7 +330,7 @@ static int measure(struct pmb *b, struct rig *r, bool read, long slices, long pe
 	}
 	json_object_set_new(costs, "bounced_time_over_direct", json_real(pt->sc.median));
 	snprintf(label, sizeof(label), "%s/%s", dir, iob);
-	wl_costs_attach(b, jm, all_costs, label, costs);
+	pmb_costs_attach(jm, all_costs, label, costs);
 	return 0;
 }
 
@@ -391,7 +391,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bounce_io: nothing can run: %s\n", pmb_kvm_unusable());
 		return 4;
 	}
-	p = wl_platform(why, sizeof(why));
+	p = pmb_vm_platform(why, sizeof(why));
 	if (!p) {
 		fprintf(stderr, "bounce_io: nothing can run: %s\n", why);
 		return 4;

@@ -46,7 +46,7 @@
  * A sample is one boot on a fresh VM. Figures: boot (ms, headline), accept
  * (µs per MiB accepted), convert_swiotlb (ms for the pool: attributes + discard),
  * convert_percpu and convert_dma (µs per conversion, latency distributions), and
- * the four costs (workloads/wl_costs.h) over the last measured boot.
+ * the four costs (bench/lib/pmb_costs.h) over the last measured boot.
  * --set dry_run=1 runs the same script on a VM without memory attributes (a
  * sw-default guest_memfd, conversions are discards only), to exercise the
  * workload where sw-protected is absent; its results say dry_run and are no
@@ -64,7 +64,7 @@
 #include "pmb_backing.h"
 #include "pmb_util.h"
 #include "pmb_vm.h"
-#include "wl_costs.h"
+#include "wl.h"
 
 #define MEM_GPA		PM_TEST_GPA
 #define MEM_SLOT	PM_SLOT_FIRST_FREE
@@ -330,11 +330,11 @@ static void collect(struct boot *v, const struct plan *pl, struct samples *s, in
 	}
 }
 
-static json_t *costs_of(struct boot *v, struct wl_costs *wc, const struct plan *pl)
+static json_t *costs_of(struct boot *v, struct pmb_costs *wc, const struct plan *pl)
 {
-	double host = wl_backed_2m(v->shared + (pl->early - pl->swiotlb), pl->swiotlb);
+	double host = pmb_backed_2m(v->shared + (pl->early - pl->swiotlb), pl->swiotlb);
 
-	return wl_costs_json(wc, &(struct wl_cost_in){
+	return pmb_costs_json(wc, &(struct pmb_cost_in){
 		.mib = (double)pl->mem / (1 << 20),
 		.host_2m = host,
 		.host_2m_why = "pagemap/kpageflags of the shared swiotlb range unreadable (root needed)",
@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 	const struct pm_caps *caps;
 	static struct samples s;
 	struct boot v = { .b = b, .fd = -1 };
-	struct wl_costs wc;
+	struct pmb_costs wc;
 	json_t *core, *costs;
 	char why[256];
 
@@ -429,10 +429,10 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (last)
-			wl_costs_begin(&wc, b, v.ks);
+			pmb_costs_begin(&wc, b, v.ks);
 		if (boot_run(&v)) {
 			if (last) {
-				wl_costs_end(&wc);
+				pmb_costs_end(&wc);
 				json_decref(wc.traced);
 			}
 			pmb_error(b, "%s", v.why);
@@ -442,7 +442,7 @@ int main(int argc, char **argv)
 		if (r >= 0)
 			collect(&v, &pl, &s, r);
 		if (last) {
-			wl_costs_end(&wc);
+			pmb_costs_end(&wc);
 			costs = costs_of(&v, &wc, &pl);
 			core = pmb_record(b, &(struct pmb_spec){ .metric = "boot", .unit = "ms", .cv_max = 0.10,
 				.core = true },
@@ -450,7 +450,7 @@ int main(int argc, char **argv)
 			if (core) {
 				json_t *all = json_object();
 
-				wl_costs_attach(b, core, all, "boot", costs);
+				pmb_costs_attach(core, all, "boot", costs);
 				pmb_result(b, "costs", all);
 			} else {
 				json_decref(costs);

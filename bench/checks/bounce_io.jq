@@ -2,7 +2,7 @@
 # Prints one line per problem, nothing when the result is sane.
 def problem(cond; msg): if cond then "bounce_io: " + msg else empty end;
 def num: type == "number";
-# The four costs (workloads/wl_costs.h): every key a number or "unavailable" with its reason.
+# The four costs (bench/lib/pmb_costs.h): every key a number or "unavailable" with its reason.
 def costs($lbl):
 	. as $c |
 	problem(($c | type) != "object"; "\($lbl): no costs object"),

@@ -4,7 +4,7 @@
 def problem(cond; msg): if cond then "cvm_boot: " + msg else empty end;
 def num: type == "number";
 def metric($m): [.metrics[] | select(.metric == $m)];
-# The four costs (workloads/wl_costs.h): every key a number or "unavailable" with its reason.
+# The four costs (bench/lib/pmb_costs.h): every key a number or "unavailable" with its reason.
 def costs($lbl):
 	. as $c |
 	problem(($c | type) != "object"; "\($lbl): no costs object"),
