@@ -391,13 +391,11 @@ int main(int argc, char **argv)
 	if (!ser)
 		pmb_die(b, "out of memory");
 	if (pmb_kvm_unusable()) {
-		fprintf(stderr, "balloon: nothing can run: %s\n", pmb_kvm_unusable());
-		return 4;
+		pmb_skip(b, "nothing can run: %s", pmb_kvm_unusable());
 	}
 	p = pmb_vm_platform(why, sizeof(why));
 	if (!p) {
-		fprintf(stderr, "balloon: nothing can run: %s\n", why);
-		return 4;
+		pmb_skip(b, "nothing can run: %s", why);
 	}
 	pmb_config(b, "platform", json_string(p->name));
 	pmb_config(b, "region_mib", json_integer(size_mib));

@@ -388,13 +388,11 @@ int main(int argc, char **argv)
 			pmb_die(b, "a queue of qd=%ld x %ld bytes must fit twice in the pool and the private buffers",
 				qd, sizes[i]);
 	if (pmb_kvm_unusable()) {
-		fprintf(stderr, "bounce_io: nothing can run: %s\n", pmb_kvm_unusable());
-		return 4;
+		pmb_skip(b, "nothing can run: %s", pmb_kvm_unusable());
 	}
 	p = pmb_vm_platform(why, sizeof(why));
 	if (!p) {
-		fprintf(stderr, "bounce_io: nothing can run: %s\n", why);
-		return 4;
+		pmb_skip(b, "nothing can run: %s", why);
 	}
 	gmem = !strcmp(priv_s, "gmem");
 	if (gmem && !pm_need_met(&(struct pm_need){ "sw-default", GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED },
@@ -412,8 +410,7 @@ int main(int argc, char **argv)
 	 */
 	if (pmb_backing_unusable(b, PMB_SHMEM_THP, (size_t)pool_mib << 20, why, sizeof(why)) ||
 	    pmb_backing_unusable(b, gmem ? PMB_GMEM : PMB_THP, (size_t)priv_mib << 20, why, sizeof(why))) {
-		fprintf(stderr, "bounce_io: nothing can run: %s\n", why);
-		return 4;
+		pmb_skip(b, "nothing can run: %s", why);
 	}
 	pmb_ref(b, PMB_REF_MEMCPY_1T);
 	all_costs = json_object();

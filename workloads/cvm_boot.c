@@ -386,8 +386,7 @@ int main(int argc, char **argv)
 		pmb_die(b, "the boot script does not fit (%d conversions; DMA buffers need <= 4 MiB): %s",
 			nconv, strerror(errno));
 	if (pmb_kvm_unusable()) {
-		fprintf(stderr, "cvm_boot: nothing can run: %s\n", pmb_kvm_unusable());
-		return 4;
+		pmb_skip(b, "nothing can run: %s", pmb_kvm_unusable());
 	}
 	caps = pm_caps();
 	v.attrs = !dry_run;
@@ -395,11 +394,10 @@ int main(int argc, char **argv)
 					     dry_run ? GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED : 0 },
 			  why, sizeof(why));
 	if (!v.p) {
-		fprintf(stderr, "cvm_boot: needs KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) on a guest_memfd VM "
-			"(KVM_CAP_MEMORY_ATTRIBUTES=0x%lx on the default VM): %s\n",
+		pmb_skip(b, "needs KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) on a guest_memfd VM "
+			"(KVM_CAP_MEMORY_ATTRIBUTES=0x%lx on the default VM): %s",
 			pm_vm_cap(caps, 0, PM_KVM_CAP_MEMORY_ATTRIBUTES) > 0 ?
 			pm_vm_cap(caps, 0, PM_KVM_CAP_MEMORY_ATTRIBUTES) : 0, why);
-		return 4;
 	}
 	v.size = pl.mem;
 	s.percpu = calloc((size_t)reps * pl.cpus * pl.percpu_pages, sizeof(double));

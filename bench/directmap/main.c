@@ -357,11 +357,10 @@ int main(int argc, char **argv)
 	parse(&d, argc, argv);
 	probe(&d);
 	if (!d.nkinds) {
-		fprintf(stderr, "directmap: nothing removes memory from the direct map here: %s; guest_memfd: %s\n",
-			pm_caps()->secretmem_reason, d.nodm_why);
 		if (vm)
 			pm_vm_free(vm);
-		return 4;
+		pmb_skip(b, "nothing removes memory from the direct map here: %s; guest_memfd: %s",
+			 pm_caps()->secretmem_reason, d.nodm_why);
 	}
 	size_run(&d);
 	describe(&d);

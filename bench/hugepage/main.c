@@ -421,6 +421,7 @@ static void record(struct hp_run *h)
 int main(int argc, char **argv)
 {
 	struct hp_run *h = calloc(1, sizeof(*h));
+	int rc;
 
 	if (!h)
 		return 2;
@@ -435,5 +436,7 @@ int main(int argc, char **argv)
 	pm_vm_free(h->c.vm);
 	free(h->c.perm);
 	free(h->c.curves);
-	return pmb_finish(h->c.b);
+	rc = pmb_finish(h->c.b);
+	free(h);
+	return rc;
 }

@@ -70,6 +70,12 @@ void pmb_warn(struct pmb *b, const char *fmt, ...) __attribute__((format(printf,
 void pmb_error(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fatal setup failure: one line on stderr, knobs restored, exit 2 (nothing written). */
 void pmb_die(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/*
+ * This benchmark cannot run here: "<name>: <reason>" on stderr (bench.sh reports SKIP with
+ * that line), knobs restored, nothing written, exit 4. exit() rather than a return from
+ * main keeps what main holds reachable, so a sanitized skip reports no leak.
+ */
+void pmb_skip(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* Progress on stderr, prefixed with the benchmark name and elapsed seconds. */
 void pmb_progress(struct pmb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

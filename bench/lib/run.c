@@ -280,6 +280,20 @@ void pmb_die(struct pmb *b, const char *fmt, ...)
 	exit(2);
 }
 
+void pmb_skip(struct pmb *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", b->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	pmb_cleanup_now();
+	pmb_tables_discard(b);
+	exit(4);
+}
+
 void pmb_progress(struct pmb *b, const char *fmt, ...)
 {
 	va_list ap;
