@@ -126,7 +126,7 @@ bool measure_overhead(struct pmb *b, uint64_t size, int vcpus, int reps, int war
 		      struct pmb_table *tab, double *overhead);
 /* same_work: privmem ran guest_loop=memstress with image_page_kib=4. */
 void upstream_describe(struct pmb *b, const char *path, bool same_work);
-void measure_upstream(struct pmb *b, const char *path, uint64_t size, int vcpus, int reps,
+void measure_upstream(struct pmb *b, const char *path, const struct cfg *c, int reps,
 		      int warmup, double privmem_rate, struct pmb_table **tab, double *ratio_out);
 
 static inline const char *gpage_name(uint64_t g)

@@ -304,6 +304,14 @@ static struct cfgrun *add_run(struct fi_run *f, struct cfg c, double **a, double
 	return r;
 }
 
+/* A measured configuration: the sweep's, and the one upstream runs beside (compare). */
+static struct cfg measured_cfg(const struct fi_run *f, enum pmb_backing k, uint64_t gpage, int vcpus)
+{
+	return (struct cfg){ .b = f->b, .k = k, .gpage = gpage, .vcpus = vcpus, .size = f->size,
+			     .image_page = (uint64_t)f->image_kib << 10,
+			     .guest = strcmp(f->loop, "memstress") ? FI_TWO_PASS : FI_TWO_PASS_MS };
+}
+
 /* sweep: every configuration's warm-up and measured samples, in rounds. */
 static void sweep(struct fi_run *f)
 {
@@ -321,9 +329,7 @@ static void sweep(struct fi_run *f)
 			for (int i = 0; i < f->nv; i++) {
 				struct cfgrun *r = &f->runs[f->nr];
 
-				add_run(f, (struct cfg){ .b = b, .k = k, .gpage = gpages[g], .vcpus = f->vlist[i],
-							 .size = f->size, .image_page = (uint64_t)f->image_kib << 10,
-							 .guest = strcmp(f->loop, "memstress") ? FI_TWO_PASS : FI_TWO_PASS_MS },
+				add_run(f, measured_cfg(f, k, gpages[g], f->vlist[i]),
 					&r->rate, &r->retouch_ns, &r->setup_ms);
 			}
 		}
@@ -488,11 +494,13 @@ static void compare(struct fi_run *f)
 	for (int i = 0; i < f->nv; i++) {
 		double r = -1;
 
+		struct cfg c = measured_cfg(f, PMB_ANON, PM_PAGE_4K, f->vlist[i]);
+
 		if (!f->res[PMB_ANON][0][i].ran)
 			continue;
 		pmb_progress(b, "upstream demand_paging_test, %d vCPU%s", f->vlist[i], f->vlist[i] > 1 ? "s" : "");
-		measure_upstream(b, f->dpt, f->size, f->vlist[i], (int)f->up_reps, 1, f->res[PMB_ANON][0][i].rate,
-				 &up, &r);
+		measure_upstream(b, f->dpt, &c, (int)f->up_reps, 1,
+				 f->res[PMB_ANON][0][i].rate, &up, &r);
 		if (i == 0)
 			f->up_ratio = r;
 	}
@@ -517,8 +525,7 @@ int main(int argc, char **argv)
 		return 2;
 	parse(f, argc, argv);
 	if (pmb_kvm_unusable()) {
-		fprintf(stderr, "fault_in: nothing can run: %s\n", pmb_kvm_unusable());
-		return 4;
+		pmb_skip(f->b, "nothing can run: %s", pmb_kvm_unusable());
 	}
 	describe(f);
 	sweep(f);
