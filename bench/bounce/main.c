@@ -345,6 +345,7 @@ static void teardown(struct bo_run *o)
 int main(int argc, char **argv)
 {
 	struct bo_run *o = calloc(1, sizeof(*o));
+	int rc;
 
 	if (!o)
 		return 2;
@@ -358,5 +359,7 @@ int main(int argc, char **argv)
 	else
 		pmb_note(o->b, "skipped: fio variant: --set fio=0");
 	teardown(o);
-	return pmb_finish(o->b);
+	rc = pmb_finish(o->b);
+	free(o);
+	return rc;
 }

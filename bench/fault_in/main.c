@@ -520,20 +520,23 @@ static void record_summary(struct fi_run *f)
 int main(int argc, char **argv)
 {
 	struct fi_run *f = calloc(1, sizeof(*f));
+	int rc;
 
 	if (!f)
 		return 2;
 	parse(f, argc, argv);
-	if (pmb_kvm_unusable()) {
+	if (pmb_kvm_unusable())
 		pmb_skip(f->b, "nothing can run: %s", pmb_kvm_unusable());
-	}
 	describe(f);
 	sweep(f);
 	if (!record(f)) {
 		fprintf(stderr, "fault_in: nothing could run (no backing usable or every sample failed)\n");
-		return pmb_finish(f->b) ? 1 : 4;
+		rc = pmb_finish(f->b) ? 1 : 4;
+	} else {
+		compare(f);
+		record_summary(f);
+		rc = pmb_finish(f->b);
 	}
-	compare(f);
-	record_summary(f);
-	return pmb_finish(f->b);
+	free(f);
+	return rc;
 }
