@@ -317,7 +317,7 @@ void sz_write_page(FILE *f, struct sz_run *r, int n, const char *plot_why, const
 {
 	fprintf(f, "# 2M sizing: how much 4K churn 2M-backed memory takes\n\n"
 		"Generated %s by `" PROG " --bench-sizing` from the hugepage benchmark "
-		"(bench/hugepage.c) of %d run%s; the first is this directory's.\n\n", generated, n,
+		"(bench/hugepage/) of %d run%s; the first is this directory's.\n\n", generated, n,
 		n > 1 ? "s" : "");
 	md_runs(f, r, n);
 	fputs("\nChurn: a growing, cumulative share of the memory's 4K pages, in one fixed random "

@@ -3,7 +3,7 @@
 #
 # Build the upstream KVM selftest demand_paging_test (tools/testing/selftests/kvm)
 # so that the fault_in benchmark can run it next to its own figures
-# (bench/fault_in.c, --set demand_paging=OUTDIR/demand_paging_test).
+# (bench/fault_in/, --set demand_paging=OUTDIR/demand_paging_test).
 #
 #   scripts/upstream-demand-paging.sh [--kdir DIR] OUTDIR
 #

@@ -8,7 +8,7 @@
  * IO_TLB_DEFAULT_SIZE in include/linux/swiotlb.h, made shared at boot by
  * swiotlb_update_mem_attributes()). For a write the guest copies private -> pool
  * and kicks the device; the VMM consumes the pool; for a read the VMM fills the
- * pool and the guest copies pool -> private. bench/bounce.c measures the pool's
+ * pool and the guest copies pool -> private. bench/bounce/ measures the pool's
  * slot allocator on the host; this workload runs the data path end to end with a
  * real guest, a real shared mapping and a real file:
  *
