@@ -117,7 +117,7 @@ LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 # The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
 GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench fuzz lab lab-matrix mutants mutants-ci clean distclean help no-sanitize
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench fuzz lab lab-matrix mutants mutants-ci clean distclean help no-sanitize install dist
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
@@ -197,6 +197,38 @@ conformance: $(HDR_STAMP) $(SYSROOT_STAMP)
 			ARCH=$(PM_ARCH) CROSS_COMPILE=$(CROSS_COMPILE) PRIVMEM_ARCH=$(PM_ARCH) \
 			OUTPUT=$(CONF_OUT)/$$c PRIVMEM_SAN_FLAGS="$(SAN_FLAGS)" PRIVMEM_SYSROOT_FLAGS="$(SYSROOT_FLAGS)" || exit 1; \
 	done
+
+# ---- install / dist: the kselftest install tree a fleet deploys -------------------------
+# What `make -C tools/testing/selftests install` lays out, for privmem's collections:
+# run_kselftest.sh and kselftest/ (the runner, from the kernel source used to build),
+# kselftest-list.txt (privmem/<collection>:<test>), each collection's binaries with its
+# settings (timeout) and config, plus privmem/rows.tsv and privmem/privmem-caps. The target
+# needs a shell and the tree only; its KTAP output goes to privmem-report elsewhere.
+INSTALL_PATH ?= $(BUILD)/install
+DIST := $(BUILD)/privmem-kselftest-$(PM_ARCH).tar.gz
+CONF_MAKE = $(MAKE) -s --no-print-directory -C conformance/$$c KSFT_DIR=$(KSFT_DIR) \
+	KHDR_INCLUDES="$(KHDR_INCLUDES)" ARCH=$(PM_ARCH) CROSS_COMPILE=$(CROSS_COMPILE) \
+	PRIVMEM_ARCH=$(PM_ARCH) OUTPUT=$(CONF_OUT)/$$c PRIVMEM_SAN_FLAGS="$(SAN_FLAGS)" \
+	PRIVMEM_SYSROOT_FLAGS="$(SYSROOT_FLAGS)"
+
+install: conformance $(BUILD)/privmem-caps
+	@# It replaces a previous install only: never a directory that holds anything else.
+	@if [ -d $(INSTALL_PATH) ] && [ -n "$$(ls -A $(INSTALL_PATH))" ] && [ ! -f $(INSTALL_PATH)/kselftest-list.txt ]; then \
+		echo "privmem: INSTALL_PATH=$(INSTALL_PATH) is not empty and not a previous install: refusing to replace it" >&2; \
+		exit 2; fi
+	@rm -rf $(INSTALL_PATH) && mkdir -p $(INSTALL_PATH)/privmem
+	@cp $(KSFT_DIR)/run_kselftest.sh $(INSTALL_PATH)/ && cp -R $(KSFT_DIR)/kselftest $(INSTALL_PATH)/
+	@: >$(INSTALL_PATH)/kselftest-list.txt
+	+@for c in $(COLLECTIONS); do \
+		$(CONF_MAKE) INSTALL_PATH=$(abspath $(INSTALL_PATH))/privmem/$$c install >/dev/null && \
+		$(CONF_MAKE) COLLECTION=privmem/$$c emit_tests >>$(INSTALL_PATH)/kselftest-list.txt || exit 1; \
+	done
+	@cp conformance/rows.tsv $(BUILD)/privmem-caps $(INSTALL_PATH)/privmem/
+	@echo "  INSTALL  $(INSTALL_PATH): $$(wc -l <$(INSTALL_PATH)/kselftest-list.txt) tests in $(words $(COLLECTIONS)) collections ($(PM_ARCH))"
+
+dist: install
+	@tar -C $(INSTALL_PATH) --owner=0 --group=0 -czf $(DIST).tmp . && mv $(DIST).tmp $(DIST)
+	@echo "  DIST     $(DIST) ($$(du -h $(DIST) | cut -f1))"
 
 # ---- host tools ---------------------------------------------------------------------
 tools: $(TOOLS)

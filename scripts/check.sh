@@ -294,6 +294,36 @@ else
 	failed=$((failed + 1))
 fi
 
+# ---- 3b. the kselftest install tree a fleet deploys (make install) -----------------------
+echo
+echo "== kselftest install tree (make install): every listed test installed, a collection run from the tree alone"
+inst=$work/install
+if make -s -C "$top" install INSTALL_PATH="$inst" >"$work/install.log" 2>&1; then
+	missing=$(while IFS=: read -r coll t; do [ -x "$inst/$coll/$t" ] || echo "$coll/$t"; done <"$inst/kselftest-list.txt")
+	listed=$(wc -l <"$inst/kselftest-list.txt")
+	want=$(grep -c '^privmem/guest_memfd:' "$inst/kselftest-list.txt")
+	(cd "$inst" && ./run_kselftest.sh -c privmem/guest_memfd) >"$work/install.out" 2>&1
+	got=$(grep -cE '^ok [0-9]+ selftests: privmem/guest_memfd: ' "$work/install.out")
+	if [ -z "$missing" ] && [ "$listed" -gt 0 ] && [ "$want" -gt 0 ] && [ "$got" = "$want" ] &&
+		[ -r "$inst/privmem/rows.tsv" ] && [ -x "$inst/privmem/privmem-caps" ]; then
+		echo "  ok    $listed tests listed and installed; run_kselftest.sh -c privmem/guest_memfd from the tree: $got/$want ok"
+		passed=$((passed + 1))
+	else
+		echo "  FAIL  install tree: missing [$missing], $listed listed, guest_memfd $got/$want ok (see $work/install.out)"
+		failed=$((failed + 1))
+	fi
+else
+	echo "  FAIL  make install: $(tail -n 1 "$work/install.log")"
+	failed=$((failed + 1))
+fi
+if make -s -C "$top" install INSTALL_PATH=/ >/dev/null 2>&1; then
+	echo "  FAIL  make install INSTALL_PATH=/ was not refused"
+	failed=$((failed + 1))
+else
+	echo "  ok    make install INSTALL_PATH=/ refused"
+	passed=$((passed + 1))
+fi
+
 # ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
 echo
 echo "== benchmarks: smoke run of each (schema and sanity, not timing)"
