@@ -15,6 +15,7 @@ static const char usage[] =
 	"                      [--noise NOISE.json] [--json FILE] RUN_A RUN_B\n"
 	"       " PROG " --bench-noise NOISE.json RUN RUN RUN...\n"
 	"       " PROG " --bench-sizing RUN [RUN...]\n"
+	"       " PROG " --from-kselftest OUTPUT RUN_DIR [--caps CAPS.json] [--rows ROWS.tsv]\n"
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
@@ -28,6 +29,10 @@ static const char usage[] =
 	"changed it without a capability), what changed, which is never a failure.\n\n"
 	"Exit status: 0 no failures; 1 failures (with --diff: new failures) or no test\n"
 	"results at all; 2 bad input or usage, in which case nothing is written.\n\n"
+	"--from-kselftest reads the output of an installed tree's run_kselftest.sh (make\n"
+	"install / make dist, run on a target), writes RUN_DIR (new) with one .ktap and\n"
+	".meta per privmem binary, the optional caps.json and rows.tsv, then reports it as\n"
+	"above.\n\n"
 	"--bench-compare compares two benchmark runs (results/<stamp>-bench) metric by\n"
 	"metric on their per-repetition samples: Welch's t on log(samples), or\n"
 	"Mann-Whitney U where a sample has an outlier; Benjamini-Hochberg over all\n"
@@ -56,6 +61,23 @@ static double num_opt(const char *opt, const char *val, double lo, double hi)
 	if (!val || end == val || *end || !(v >= lo && v <= hi))
 		die(2, "%s needs a number in [%g, %g], got '%s'", opt, lo, hi, val ? val : "");
 	return v;
+}
+
+static int from_kselftest_main(int argc, char **argv)
+{
+	const char *caps = NULL, *rows = NULL;
+
+	if (argc != 4 && argc != 6 && argc != 8)
+		die(2, "--from-kselftest needs OUTPUT RUN_DIR [--caps FILE] [--rows FILE] (see --help)");
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--caps"))
+			caps = argv[i + 1];
+		else if (!strcmp(argv[i], "--rows"))
+			rows = argv[i + 1];
+		else
+			die(2, "--from-kselftest: unknown option '%s' (see --help)", argv[i]);
+	}
+	return from_kselftest(argv[2], argv[3], caps, rows);
 }
 
 static int bench_compare_main(int argc, char **argv)
@@ -97,6 +119,8 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "--from-kselftest"))
+		return from_kselftest_main(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--bench-compare"))
 		return bench_compare_main(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--bench-sizing")) {

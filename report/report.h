@@ -180,6 +180,8 @@ char *exit_str(const struct binary *b);
 void load_rows(struct run *r);
 void tally_rows(struct run *r);
 
+/* kselftest.c: a run_kselftest.sh output into a run directory, then report() */
+int from_kselftest(const char *src, const char *dir, const char *caps, const char *rows);
 /* run_report.c */
 int report(const char *dir);
 void put_short(const char *prefix, const char *s, size_t max);
