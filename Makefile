@@ -18,6 +18,8 @@
 #   make mutants [MUTANTS=glob] [KASAN=1]  the real-bug corpus (conformance/mutants/): each
 #                 mutant kernel built, booted, run with privmem and the upstream selftests,
 #                 judged caught / crashed / missed; writes results/<stamp>-mutants/
+#   make install [INSTALL_PATH=dir] / make dist   the kselftest install tree / its tarball
+#                 (build/privmem-kselftest-<arch>.tar.gz; ARCH=arm64 too) for a fleet
 #
 # The kselftest framework (kselftest_harness.h, kselftest.h, lib.mk) and the uapi
 # headers come from a kernel tree: KDIR=<tree> when given (its `make headers` output
@@ -125,7 +127,7 @@ GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 all: conformance tools $(if $(CROSS),,benchmarks) $(if $(SANITIZE),,$(SHIM))
 
 help:
-	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,22p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@KERNEL_SRC_NEEDED=$(if $(KDIR),0,1) scripts/deps.sh $(DEB_PACKAGES)
