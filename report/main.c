@@ -16,6 +16,7 @@ static const char usage[] =
 	"       " PROG " --bench-noise NOISE.json RUN RUN RUN...\n"
 	"       " PROG " --bench-sizing RUN [RUN...]\n"
 	"       " PROG " --from-kselftest OUTPUT RUN_DIR [--caps CAPS.json] [--rows ROWS.tsv]\n"
+	"       " PROG " --merge OUT_DIR RUN RUN...\n"
 	"       " PROG " --help\n\n"
 	"RUN_DIR mode reads RUN_DIR/ktap/<collection>/<binary>.ktap (kselftest output)\n"
 	"and .meta (exit=, seconds=, timeout=, deviation=) plus the optional\n"
@@ -33,6 +34,10 @@ static const char usage[] =
 	"install / make dist, run on a target), writes RUN_DIR (new) with one .ktap and\n"
 	".meta per privmem binary, the optional caps.json and rows.tsv, then reports it as\n"
 	"above.\n\n"
+	"--merge writes OUT_DIR/merged.md and merged.json: conformance runs as one\n"
+	"behaviour-row x run matrix (rows failing anywhere or differing first, drift per\n"
+	"run; exit 1 when a row fails somewhere), benchmark runs as metrics x machines\n"
+	"(host and kernel: the median of the run medians, min..max, runs).\n\n"
 	"--bench-compare compares two benchmark runs (results/<stamp>-bench) metric by\n"
 	"metric on their per-repetition samples: Welch's t on log(samples), or\n"
 	"Mann-Whitney U where a sample has an outlier; Benjamini-Hochberg over all\n"
@@ -118,6 +123,11 @@ int main(int argc, char **argv)
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(usage, stdout);
 		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--merge")) {
+		if (argc < 5)
+			die(2, "--merge needs OUT_DIR and at least two runs (see --help)");
+		return merge(argv[2], argv + 3, argc - 3);
 	}
 	if (argc > 1 && !strcmp(argv[1], "--from-kselftest"))
 		return from_kselftest_main(argc, argv);

@@ -182,6 +182,8 @@ void tally_rows(struct run *r);
 
 /* kselftest.c: a run_kselftest.sh output into a run directory, then report() */
 int from_kselftest(const char *src, const char *dir, const char *caps, const char *rows);
+/* merge.c: many runs of a fleet in one view */
+int merge(const char *out, char **dirs, int n);
 /* run_report.c */
 int report(const char *dir);
 void put_short(const char *prefix, const char *s, size_t max);

@@ -320,6 +320,17 @@ else
 	echo "  FAIL  make install: $(tail -n 1 "$work/install.log")"
 	failed=$((failed + 1))
 fi
+# Two runs of one machine merged: one matrix, nothing failing, nothing differing.
+mkdir -p "$work/merge"
+merged=$("$build/privmem-report" --merge "$work/merge" "$run" "$work/install-run" 2>&1); rc=$?
+if [ $rc = 0 ] && grep -q ": 0 fail in some run, 0 differ between runs;" <<<"$merged" && [ -s "$work/merge/merged.md" ] &&
+	[ "$(jq '.runs | length' "$work/merge/merged.json")" = 2 ]; then
+	echo "  ok    --merge of the conformance run and the install-tree run: ${merged%%;*}"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  --merge: exit $rc, $merged"
+	failed=$((failed + 1))
+fi
 rm -rf "${work:?}/bad-kst" && mkdir -p "$work/bad-kst"
 head -n 6 "$work/install.out" >"$work/bad-kst/cut.out"	# a header without its verdict
 if make -s -C "$top" install INSTALL_PATH=/ >/dev/null 2>&1; then
@@ -354,6 +365,7 @@ else
 	bench_smoke_all "$brun" "$bench_names" --full
 	passed=$((passed + smoke_passed)) failed=$((failed + smoke_failed)) skipped=$((skipped + smoke_skipped))
 	bench_compare_checks "$brun" "$work" "$build/privmem-report"
+	bench_merge_check "$brun" "$work" "$build/privmem-report"
 	passed=$((passed + cmp_passed)) failed=$((failed + cmp_failed))
 	bench_sizing_checks "$brun" "$work" "$build/privmem-report"
 	passed=$((passed + sz_passed)) failed=$((failed + sz_failed)) skipped=$((skipped + sz_skipped))

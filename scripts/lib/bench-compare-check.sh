@@ -71,3 +71,22 @@ bench_compare_checks() {
 	[ $rc = 0 ] && cmp_ok "bad input (missing or corrupt run, bad option, too few calibration runs, not a calibration): one line, exit 2"
 	[ ! -e "$work/n.json" ] || cmp_fail "a refused --bench-noise left $work/n.json"
 }
+
+# bench_merge_check BENCH_RUN WORK REPORT: --merge of a run and its scaled copy (one machine,
+# two runs): every cell of the fault_in rates says 2 runs and spans both medians; a
+# directory that is no run is refused. One ok/FAIL line; counts in cmp_passed/cmp_failed.
+bench_merge_check() {
+	local brun=$1 work=$2 rep=$3 out rc cells
+	mkdir -p "$work/bmerge"
+	out=$("$rep" --merge "$work/bmerge" "$brun" "$work/cmp-slow" 2>&1); rc=$?
+	cells=$(jq '[.metrics[] | select(.key | startswith("fault_in rate ")) | .machines[0] |
+		select(.runs == 2 and .max > 50 * .min)] | length' "$work/bmerge/merged.json" 2>/dev/null)
+	if [ $rc = 0 ] && [ "$cells" = "$(jq '[.metrics[] | select(.metric == "rate")] | length' "$brun/fault_in.json")" ] &&
+		mkdir -p "$work/bmerge-bad" && ! "$rep" --merge "$work/bmerge-bad" "$brun" "$work" >/dev/null 2>&1; then
+		echo "  ok    --merge of two benchmark runs: $cells fault_in rate cells over 2 runs spanning both; bad input refused"
+		cmp_passed=$((cmp_passed + 1))
+	else
+		echo "  FAIL  --merge of two benchmark runs: exit $rc, $out, $cells rate cells"
+		cmp_failed=$((cmp_failed + 1))
+	fi
+}
