@@ -139,28 +139,8 @@ ls "$build"/conformance/*/*_test >/dev/null 2>&1 || die "no conformance binaries
 [ -z "$peers" ] || [ -s "$peers/list" ] || die "--peers $peers has no list: build it with scripts/upstream-selftests.sh $peers"
 [ -z "$bench_spec" ] || lab_bench_parse "$bench_spec"	# sets bench_names, bench_args, bench_mode
 
-# ---- the kernel ---------------------------------------------------------------------
-if [ -n "$stock" ]; then
-	stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock" "${arch/x86_64/amd64}") || die "no stock $stock $arch kernel"
-	kernel=$stockdir/vmlinuz
-	modules=$stockdir/modules
-	kconfig=$stockdir/config	# the stock kernels have no /proc/config.gz
-elif [ -n "$kdir" ]; then
-	# shellcheck disable=SC2086
-	kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir" $kasan) || die "building the lab kernel from $kdir failed"
-elif [ -z "$kernel" ]; then
-	# shellcheck disable=SC2086 # empty or --kasan
-	kernel=$("$top/scripts/lab-kernel.sh" ${source:+--source "$source"} $kasan) || die "building the lab kernel failed"
-fi
-[ -r "$kernel" ] || die "kernel $kernel not readable"
-[ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
-# The release, for naming the results: the stock kernel's own record, the bzImage header
-# (kernel_version string), or the banner of an uncompressed (arm64) Image.
-release=$([ -n "$stockdir" ] && cat "$stockdir/release" 2>/dev/null)
-[ -n "$release" ] || release=$(file -bL "$kernel" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
-[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1)
-[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9][^ ]* ' | tr -d ' ')
-[ -n "$release" ] || release=unknown
+# ---- the kernel (scripts/lib/lab-initramfs.sh) -------------------------------------------
+lab_pick_kernel
 # arm64: the KVM mode line the kernel must have printed (arch/arm64/kvm/arm.c, kvm_info).
 kvm_expect=""
 [ "$arch" != arm64 ] || [ "$mode" != normal ] || kvm_expect='kvm \[[0-9]+\]: VHE mode initialized successfully'

@@ -7,6 +7,8 @@
 #   lab_busybox                  # prints the busybox for $arch (arm64: bookworm's busybox-static:arm64,
 #                                # downloaded through scripts/lib/debian-apt.sh, unpacked, cached)
 #   lab_libs FILE...             # prints the shared libraries FILEs need, recursively
+#   lab_pick_kernel              # sets $kernel $modules $kconfig $stockdir $release
+#   lab_kvm_modules DEST         # copies a modular x86 kernel's KVM modules into DEST
 #   lab_initramfs                # builds $work/root and packs it into $work/initramfs.gz
 
 # The arm64 loader and libraries come from the cross toolchain's libc (libc6-arm64-cross, with
@@ -64,6 +66,49 @@ lab_libs() {
 			echo "$found"
 			todo+=("$found")
 		done
+	done
+}
+
+# The kernel the lab boots, from $stock / $kdir / $source / $kasan / $kernel (scripts/lab.sh's
+# options): sets $kernel, $modules, $kconfig, $stockdir and $release (for naming the results: the
+# stock kernel's own record, the bzImage header's kernel_version, or an arm64 Image's banner).
+lab_pick_kernel() {
+	if [ -n "$stock" ]; then
+		stockdir=$("$top/scripts/lab-stock-kernel.sh" "$stock" "${arch/x86_64/amd64}") || die "no stock $stock $arch kernel"
+		kernel=$stockdir/vmlinuz
+		modules=$stockdir/modules
+		kconfig=$stockdir/config	# the stock kernels have no /proc/config.gz
+	elif [ -n "$kdir" ]; then
+		# shellcheck disable=SC2086
+		kernel=$("$top/scripts/lab-kernel.sh" --kdir "$kdir" $kasan) || die "building the lab kernel from $kdir failed"
+	elif [ -z "$kernel" ]; then
+		# shellcheck disable=SC2086 # empty or --kasan
+		kernel=$("$top/scripts/lab-kernel.sh" ${source:+--source "$source"} $kasan) || die "building the lab kernel failed"
+	fi
+	[ -r "$kernel" ] || die "kernel $kernel not readable"
+	[ -z "$modules" ] || [ -d "$modules" ] || die "--modules $modules is not a directory"
+	release=$([ -n "$stockdir" ] && cat "$stockdir/release" 2>/dev/null)
+	[ -n "$release" ] || release=$(file -bL "$kernel" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
+	[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1)
+	[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9][^ ]* ' | tr -d ' ')
+	[ -n "$release" ] || release=unknown
+}
+
+# KVM modules of a modular x86 kernel ($modules) into DEST (decompressed: busybox insmod takes
+# plain .ko), as irqbypass.ko kvm.ko ccp.ko kvm-amd.ko, the order the init loads them. arm64
+# KVM cannot be a module (CONFIG_KVM is bool there): nothing to copy.
+lab_kvm_modules() {
+	local dest=$1 m src
+	[ -n "$modules" ] && [ "$arch" = x86_64 ] || return 0
+	mkdir -p "$dest" || return 1
+	for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/drivers/crypto/ccp/ccp kernel/arch/x86/kvm/kvm-amd; do
+		src=$(find "$modules/${m%/*}" -maxdepth 1 -name "${m##*/}.ko*" 2>/dev/null | head -n 1)
+		[ -n "$src" ] || continue
+		case $src in
+		*.xz) xz -dc "$src" >"$dest/$(basename "$m").ko" ;;
+		*.zst) zstd -dcq "$src" >"$dest/$(basename "$m").ko" ;;
+		*) cp "$src" "$dest/$(basename "$m").ko" ;;
+		esac || return 1
 	done
 }
 
@@ -159,19 +204,7 @@ lab_initramfs() {
 		esac
 		mkdir -p "$root$(dirname "$rel")" && cp -L "$lib" "$root$rel" || die "cannot copy $lib"
 	done
-	# KVM modules of a modular x86 kernel (decompressed: busybox insmod takes plain .ko). arm64
-	# KVM cannot be a module (CONFIG_KVM is bool there): nothing to load.
-	if [ -n "$modules" ] && [ "$arch" = x86_64 ]; then
-		for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/drivers/crypto/ccp/ccp kernel/arch/x86/kvm/kvm-amd; do
-			src=$(find "$modules/${m%/*}" -maxdepth 1 -name "${m##*/}.ko*" 2>/dev/null | head -n 1)
-			[ -n "$src" ] || continue
-			case $src in
-			*.xz) xz -dc "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
-			*.zst) zstd -dcq "$src" >"$root/lib/modules/$(basename "$m").ko" ;;
-			*) cp "$src" "$root/lib/modules/$(basename "$m").ko" ;;
-			esac
-		done
-	fi
+	lab_kvm_modules "$root/lib/modules" || die "cannot copy the KVM modules of $modules"
 	lab_init >"$root/init" && chmod +x "$root/init" || die "cannot write the init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz" || die "cannot pack the initramfs"
 }
