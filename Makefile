@@ -20,6 +20,8 @@
 #                 judged caught / crashed / missed; writes results/<stamp>-mutants/
 #   make install [INSTALL_PATH=dir] / make dist   the kselftest install tree / its tarball
 #                 (build/privmem-kselftest-<arch>.tar.gz; ARCH=arm64 too) for a fleet
+#   make lava [ARCH=arm64] [KERNEL=]  the tarball as a LAVA job on the QEMU lab device, run by
+#                 Debian's lava-dispatcher (make deps-lava); results/<stamp>-lava-<release>/
 #
 # The kselftest framework (kselftest_harness.h, kselftest.h, lib.mk) and the uapi
 # headers come from a kernel tree: KDIR=<tree> when given (its `make headers` output
@@ -119,7 +121,7 @@ LIB_HDRS := $(wildcard lib/*.h platforms/*.h)
 # The guest runtime runs inside the VM only: never instrumented (lib/guest.h, PM_GUEST).
 GUEST_SRCS := lib/guest.c lib/$(PM_ARCH)/guest.c
 
-.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench fuzz lab lab-matrix mutants mutants-ci clean distclean help no-sanitize install dist
+.PHONY: all deps headers conformance tools benchmarks upstream caps run check bench fuzz lab lab-matrix mutants mutants-ci clean distclean help no-sanitize install dist deps-lava lava
 
 # The deviant shim interposes libc through LD_PRELOAD, which ASan forbids (its runtime must
 # come first and interposes the same functions): not built with SANITIZE=1.
@@ -204,7 +206,8 @@ conformance: $(HDR_STAMP) $(SYSROOT_STAMP)
 # What `make -C tools/testing/selftests install` lays out, for privmem's collections:
 # run_kselftest.sh and kselftest/ (the runner, from the kernel source used to build),
 # kselftest-list.txt (privmem/<collection>:<test>), each collection's binaries with its
-# settings (timeout) and config, plus privmem/rows.tsv and privmem/privmem-caps. The target
+# settings (timeout) and config, plus privmem/rows.tsv, privmem/privmem-caps and
+# privmem/ktap-to-lava.sh (a LAVA test definition reports each result with it). The target
 # needs a shell and the tree only; its KTAP output goes to privmem-report elsewhere.
 INSTALL_PATH ?= $(BUILD)/install
 DIST := $(BUILD)/privmem-kselftest-$(PM_ARCH).tar.gz
@@ -225,7 +228,7 @@ install: conformance $(BUILD)/privmem-caps
 		$(CONF_MAKE) INSTALL_PATH=$(abspath $(INSTALL_PATH))/privmem/$$c install >/dev/null && \
 		$(CONF_MAKE) COLLECTION=privmem/$$c emit_tests >>$(INSTALL_PATH)/kselftest-list.txt || exit 1; \
 	done
-	@cp conformance/rows.tsv $(BUILD)/privmem-caps $(INSTALL_PATH)/privmem/
+	@cp conformance/rows.tsv $(BUILD)/privmem-caps lava/ktap-to-lava.sh $(INSTALL_PATH)/privmem/
 	@echo "  INSTALL  $(INSTALL_PATH): $$(wc -l <$(INSTALL_PATH)/kselftest-list.txt) tests in $(words $(COLLECTIONS)) collections ($(PM_ARCH))"
 
 dist: install
@@ -383,6 +386,27 @@ mutants-ci: no-sanitize deps conformance tools
 lab-matrix: no-sanitize deps conformance tools $(SHIM)
 	@$(MAKE) -s ARCH=arm64 all
 	@scripts/lab-matrix.sh
+
+# LAVA (issue 17): the install tarball as a LAVA job on the QEMU lab device, run by Debian's
+# lava-dispatcher (lava-run, no server): KERNEL=<image> | the cached 6.12 lab kernel;
+# ARCH=arm64: Debian's stock arm64 7.2; LAVA_BASELINE=<lab run of the same kernel> must not differ;
+# LAVA_DEVIATION: a second, short job runs the deviation's collection under the deviant shim and
+# must see its row FAIL as a LAVA test case (empty: none); LAVA_ARGS="--stock 7.2" etc.
+# deps-lava: lava-dispatcher without its recommends (those are a whole lab: tftpd, nfs, lxc, qemu)
+# and j2cli (renders the device); lava-run needs no daemon, so the worker and socket its postinst
+# enables stay disabled.
+LAVA_PACKAGES := lava-dispatcher j2cli
+deps-lava:
+	@NO_RECOMMENDS=1 scripts/deps.sh $(LAVA_PACKAGES)
+	@for u in lava-worker.service lava-dispatcher-host.socket; do \
+		if systemctl is-enabled -q $$u 2>/dev/null; then systemctl disable -q $$u 2>/dev/null && echo "  DEPS    disabled $$u (lava-run needs no daemon)"; fi; \
+	done; true
+
+LAVA_DEVIATION ?= seals-null-name-einval
+lava: no-sanitize deps deps-lava dist $(SHIM)
+	@$(MAKE) -s ARCH=$(HOST_ARCH) tools $(BUILD_ROOT)/deviant.so
+	@scripts/lava.sh --arch $(PM_ARCH) $(if $(KERNEL),--kernel $(KERNEL),$(if $(CROSS),--stock 7.2)) \
+		$(if $(LAVA_BASELINE),--baseline $(LAVA_BASELINE)) $(if $(LAVA_DEVIATION),--deviation $(LAVA_DEVIATION)) $(LAVA_ARGS)
 
 clean:
 	rm -rf $(CONF_OUT) $(TOOLS) $(BUILD)/privmem-caps-guest.o $(SHIM) $(BENCH_OUT) $(BUILD)/caps.json $(BUILD)/check
