@@ -345,6 +345,35 @@ else
 	passed=$((passed + 1))
 fi
 
+# ---- 3c. the LAVA test definition's converter (lava/ktap-to-lava.sh, in the tree) ------------------
+echo
+echo "== LAVA test cases from the runner's output (privmem/ktap-to-lava.sh): every result, the report's verdict"
+# lava_expected RUN_DIR: the test cases the LAVA test definition must report for a run, from
+# privmem's own results.json (XFAIL is an ok line, XPASS a not-ok one), binaries last per binary.
+lava_expected() {
+	jq -r '.tests[] | "\(.collection).\(.binary).\(.name | gsub("[^A-Za-z0-9_.-]+"; "_")) " +
+		({"PASS": "pass", "XFAIL": "pass", "SKIP": "skip"}[.status] // "fail")' "$1/results.json" | sort
+}
+lava_converted() { "$inst/privmem/ktap-to-lava.sh" "$1" | grep -E '^[^ .]+\.[^ .]+\.[^ ]+ ' | sort; }	# the results, not the binaries
+# A deviation the conformance suite catches (seals_create.null_name_efault FAILs): its row must
+# reach LAVA as a failed case, and the binary with it.
+dev=seals-null-name-einval
+(cd "$inst" && PRIVMEM_DEVIATION=$dev LD_PRELOAD=$shim ./run_kselftest.sh -c privmem/seals 2>&1 | cat) >"$work/lava-dev.out"
+"$build/privmem-report" --from-kselftest "$work/lava-dev.out" "$work/lava-dev-run" --rows "$inst/privmem/rows.tsv" >/dev/null 2>&1
+conv=$("$inst/privmem/ktap-to-lava.sh" "$work/install.out" | wc -l)
+if [ -r "$work/install-run/results.json" ] && [ -r "$work/lava-dev-run/results.json" ] &&
+	cmp -s <(lava_expected "$work/install-run") <(lava_converted "$work/install.out") &&
+	cmp -s <(lava_expected "$work/lava-dev-run") <(lava_converted "$work/lava-dev.out") &&
+	[ "$conv" = $(($(jq '.tests | length' "$work/install-run/results.json") + ${listed:-0})) ] &&
+	"$inst/privmem/ktap-to-lava.sh" "$work/lava-dev.out" | grep -qx 'seals.seals_create_test.seals_create.null_name_efault fail' &&
+	"$inst/privmem/ktap-to-lava.sh" "$work/lava-dev.out" | grep -qx 'seals.seals_create_test fail'; then
+	echo "  ok    $conv test cases (${listed:-0} binaries and each result, as the report judged it); under $dev, seals_create.null_name_efault and seals_create_test reach LAVA as fail"
+	passed=$((passed + 1))
+else
+	echo "  FAIL  ktap-to-lava.sh: $conv cases for ${listed:-0} binaries and $(jq '.tests | length' "$work/install-run/results.json" 2>/dev/null) results; against the report: $(diff <(lava_expected "$work/install-run") <(lava_converted "$work/install.out") | grep -c '^[<>]') differ; under $dev: $(diff <(lava_expected "$work/lava-dev-run") <(lava_converted "$work/lava-dev.out") | head -n 3 | tr '\n' ' ')"
+	failed=$((failed + 1))
+fi
+
 # ---- 4. benchmarks: smoke run, output schema and sanity, knobs restored ------------------
 echo
 echo "== benchmarks: smoke run of each (schema and sanity, not timing)"
