@@ -286,9 +286,12 @@ $build/privmem-kmsg since not-a-number
 $build/privmem-report --diff $bad/results
 scripts/fuzz.sh --results $bad/results --ops many
 $build/privmem-fuzz --platform no-such-platform
+scripts/lava.sh --results $bad/results --arch sparc
+scripts/lava.sh --results $bad/results --timeout 0
+scripts/lava.sh --results $bad/results --tarball $bad/no-such.tar.gz
 EOF
 if [ $bad_ok = 1 ]; then
-	echo "  ok    bad input to run.sh, pressure.sh, flake.sh, privmem-kmsg, privmem-report, fuzz.sh, privmem-fuzz: one line, exit 2, nothing written"
+	echo "  ok    bad input to run.sh, pressure.sh, flake.sh, privmem-kmsg, privmem-report, fuzz.sh, privmem-fuzz, lava.sh: one line, exit 2, nothing written"
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
