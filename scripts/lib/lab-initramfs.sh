@@ -9,6 +9,7 @@
 #   lab_libs FILE...             # prints the shared libraries FILEs need, recursively
 #   lab_pick_kernel              # sets $kernel $modules $kconfig $stockdir $release
 #   lab_kvm_modules DEST         # copies a modular x86 kernel's KVM modules into DEST
+#   lab_copy_libs ROOT LIB...    # copies libraries into ROOT at the loader's paths
 #   lab_initramfs                # builds $work/root and packs it into $work/initramfs.gz
 
 # The arm64 loader and libraries come from the cross toolchain's libc (libc6-arm64-cross, with
@@ -92,6 +93,22 @@ lab_pick_kernel() {
 	[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | sed -n 's/^Linux version \([^ ]*\) .*/\1/p' | head -n 1)
 	[ -n "$release" ] || release=$(strings "$kernel" 2>/dev/null | grep -m1 -oE '^[0-9]+\.[0-9]+\.[0-9][^ ]* ' | tr -d ' ')
 	[ -n "$release" ] || release=unknown
+}
+
+# lab_copy_libs ROOT LIB...: each library into ROOT where the loader looks for it (arm64: the
+# loader at /lib, the rest in /lib/aarch64-linux-gnu, both on its default path; x86_64: its own path).
+lab_copy_libs() {
+	local root=$1 lib rel
+	shift
+	for lib in "$@"; do
+		[ -e "$lib" ] || continue
+		case $arch:$lib in
+		arm64:*/ld-linux-*) rel=/lib/${lib##*/} ;;
+		arm64:*) rel=/lib/aarch64-linux-gnu/${lib##*/} ;;
+		*) rel=$lib ;;
+		esac
+		mkdir -p "$root$(dirname "$rel")" && cp -L "$lib" "$root$rel" || die "cannot copy $lib"
+	done
 }
 
 # KVM modules of a modular x86 kernel ($modules) into DEST (decompressed: busybox insmod takes
@@ -195,15 +212,8 @@ lab_initramfs() {
 	libs=$(lab_libs "$root"/privmem/privmem-caps "$root"/privmem/privmem-kmsg "$root"/privmem/deviant.so "$root"/privmem/privmem-fuzz \
 		$(find "$root/privmem/bench" -type f 2>/dev/null) \
 		"$root"/privmem/conformance/*/*_test $(find "$root/privmem/peers" -type f 2>/dev/null)) || die "a shared library the binaries need is missing (above)"
-	for lib in $libs; do
-		[ -e "$lib" ] || continue
-		case $arch:$lib in
-		arm64:*/ld-linux-*) rel=/lib/${lib##*/} ;;
-		arm64:*) rel=/lib/aarch64-linux-gnu/${lib##*/} ;;
-		*) rel=$lib ;;
-		esac
-		mkdir -p "$root$(dirname "$rel")" && cp -L "$lib" "$root$rel" || die "cannot copy $lib"
-	done
+	# shellcheck disable=SC2086 # library paths without blanks
+	lab_copy_libs "$root" $libs
 	lab_kvm_modules "$root/lib/modules" || die "cannot copy the KVM modules of $modules"
 	lab_init >"$root/init" && chmod +x "$root/init" || die "cannot write the init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.gz" || die "cannot pack the initramfs"

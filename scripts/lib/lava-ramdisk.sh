@@ -4,11 +4,11 @@
 # takes kselftest's --foreground, and an init that leaves a root shell on the console for LAVA to
 # drive. The tree itself is not in it: the job appends the tarball as an overlay (lava/job.yaml.in),
 # so one ramdisk serves every build of the same arch. Sourced, not run; needs $arch $build $work $lava_shim
-# $modules, die() and scripts/lib/lab-initramfs.sh (lab_busybox, lab_libs, lab_kvm_modules).
+# $modules, die() and scripts/lib/lab-initramfs.sh (lab_busybox, lab_libs, lab_copy_libs, lab_kvm_modules).
 #   lava_ramdisk TARBALL OUT.cpio.gz [SHIM]   (SHIM: the deviant shim, at $lava_shim in the ramdisk)
 
 lava_ramdisk() {
-	local tarball=$1 out=$2 shim=${3:-} root=$work/ramdisk tree=$work/ramdisk-tree busybox lib rel libs
+	local tarball=$1 out=$2 shim=${3:-} root=$work/ramdisk tree=$work/ramdisk-tree busybox libs
 	rm -rf "$root" "$tree" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,root,opt,usr/bin,lib/modules} "$tree" ||
 		die "cannot build the ramdisk tree in $work"
 	busybox=$(lab_busybox) || die "no busybox for $arch"
@@ -19,14 +19,8 @@ lava_ramdisk() {
 	fi
 	# shellcheck disable=SC2046 # file names without blanks
 	libs=$(lab_libs $(find "$tree" -type f \( -perm -u+x -o -name '*.so' \) ! -name '*.sh')) || die "a shared library the tarball's binaries need is missing (above)"
-	for lib in $libs; do
-		case $arch:$lib in
-		arm64:*/ld-linux-*) rel=/lib/${lib##*/} ;;
-		arm64:*) rel=/lib/aarch64-linux-gnu/${lib##*/} ;;
-		*) rel=$lib ;;
-		esac
-		mkdir -p "$root$(dirname "$rel")" && cp -L "$lib" "$root$rel" || die "cannot copy $lib"
-	done
+	# shellcheck disable=SC2086 # library paths without blanks
+	lab_copy_libs "$root" $libs
 	lab_kvm_modules "$root/lib/modules" || die "cannot copy the KVM modules of $modules"
 	# kselftest's runner calls "timeout --foreground T timeout T test" when /usr/bin/timeout
 	# exists (and no timeout at all otherwise); busybox's timeout has no --foreground.
