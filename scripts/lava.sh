@@ -25,6 +25,7 @@
 # LAVA recorded are exactly the KTAP results of the runner's output, name and result
 # (privmem/ktap-to-lava.sh run here on the same output); no test FAILed; with --baseline RUN (a
 # scripts/lab.sh run of the same kernel), `privmem-report --diff RUN <this run>` finds no difference.
+# A job that outlives --timeout is stopped (lava-run takes its QEMU down) and is exit 2, its log kept.
 # Ends with "N passed, N failed, N skipped". Exit 0 when every check passed, 1 otherwise, 2 on
 # bad input or when lava-run could not run the job (its log is kept and named).
 set -u
@@ -194,6 +195,7 @@ run_job() {
 	lava_console KSFT <"$d/lava.log" >"$d/ksft.out"
 	lava_console CAPS <"$d/lava.log" >"$d/caps.json"
 	lava_cases <"$d/lava.log" >"$d/cases.txt"
+	[ "$lrc" != 124 ] && [ "$lrc" != 137 ] || die "job $1 timed out after ${timeout_s}s (--timeout); log: $(keep_log "$1")"
 	[ -s "$d/ksft.out" ] || die "lava-run exit $lrc, job ${job:-unfinished} after ${seconds}s, and no runner output in its log: $(keep_log "$1")"
 }
 # job_results NAME DIR: privmem's report of job NAME into DIR, with LAVA's own files beside it and
@@ -248,7 +250,7 @@ tag=$release
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-lava-$tag
 mkdir -p "$results/.incomplete" || die "cannot write to $results"
 tmp=$results/.incomplete/$stamp
-trap 'for i in $job_ids; do rm -rf "/var/lib/lava/dispatcher/tmp/$i"; done; rm -rf "$work" "$tmp"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
+trap 'for i in $job_ids; do rm -rf "/var/lib/lava/dispatcher/tmp/$i"; done; rm -rf "$work" "$tmp" "$tmp.deviation"; rmdir "$results/.incomplete" 2>/dev/null' EXIT
 final=$results/$stamp
 echo "== LAVA: $release ($arch); results: $final"
 if [ -n "$deviation" ]; then
