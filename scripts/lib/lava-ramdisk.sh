@@ -24,7 +24,9 @@ lava_ramdisk() {
 	lab_kvm_modules "$root/lib/modules" || die "cannot copy the KVM modules of $modules"
 	# kselftest's runner calls "timeout --foreground T timeout T test" when /usr/bin/timeout
 	# exists (and no timeout at all otherwise); busybox's timeout has no --foreground.
-	printf '#!/bin/sh\n# busybox timeout for kselftest'"'"'s runner, which passes --foreground\n[ "$1" = --foreground ] && shift\nexec /bin/busybox timeout "$@"\n' >"$root/usr/bin/timeout" &&
+	# And busybox's timeout exits 143 (its child killed by SIGTERM) where coreutils' exits 124, the
+	# status the runner reports as "# TIMEOUT": the wrapper gives 124.
+	printf '#!/bin/sh\n# busybox timeout for kselftest'"'"'s runner (--foreground, exit 124)\n[ "$1" = --foreground ] && shift\n/bin/busybox timeout "$@"\nrc=$?\n[ $rc = 143 ] && rc=124\nexit $rc\n' >"$root/usr/bin/timeout" &&
 		chmod +x "$root/usr/bin/timeout" || die "cannot write the timeout wrapper"
 	lava_init >"$root/init" && chmod +x "$root/init" || die "cannot write the init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out" || die "cannot pack the ramdisk"
