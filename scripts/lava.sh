@@ -188,9 +188,13 @@ run_job() {
 	say "lava-run job $id ($1, timeout ${timeout_s}s): kernel $kernel, tarball $tarball${2:+, runner $2}${3:+, env $3}"
 	local t0
 	t0=$(date +%s)
+	# In the background, waited for: timeout puts itself in a process group of its own, so a ^C
+	# reaches only this script, whose INT/TERM trap then stops the job (lava-run takes QEMU down).
 	timeout -k 30 "$timeout_s" lava-run --job-id "$id" --output-dir "$d/out" --device "$work/device.yaml" \
-		"$d/job.yaml" >"$d/lava.log" 2>&1
-	lrc=$? seconds=$(($(date +%s) - t0))
+		"$d/job.yaml" >"$d/lava.log" 2>&1 </dev/null &
+	lava_pid=$!
+	wait "$lava_pid"
+	lrc=$? seconds=$(($(date +%s) - t0)) lava_pid=""
 	job=$(lava_job_result "$d/out/result.yaml")
 	lava_console KSFT <"$d/lava.log" >"$d/ksft.out"
 	lava_console CAPS <"$d/lava.log" >"$d/caps.json"
@@ -234,9 +238,9 @@ check_job() {
 }
 
 # ---- the suite, and the deviation -----------------------------------------------------------------
-jobs=0 job_ids=""
+jobs=0 job_ids="" lava_pid=""
 trap 'for i in $job_ids; do rm -rf "/var/lib/lava/dispatcher/tmp/$i"; done; rm -rf "$work"' EXIT
-trap 'echo "privmem lava: interrupted; nothing written" >&2; exit 130' INT TERM
+trap '[ -z "$lava_pid" ] || { kill -TERM "$lava_pid"; wait "$lava_pid"; }; echo "privmem lava: interrupted; nothing written" >&2; exit 130' INT TERM
 rm -rf "$work/tree" && mkdir -p "$work/tree" && tar xzf "$tarball" -C "$work/tree" && [ -x "$work/tree/privmem/ktap-to-lava.sh" ] &&
 	[ -r "$work/tree/privmem/rows.tsv" ] || die "$tarball has no privmem/rows.tsv and privmem/ktap-to-lava.sh"
 run_job suite "" ""
